@@ -1,0 +1,93 @@
+"""Greedy test episodes of a trained run under each (attack, test_eps) cell, appended to eval.csv."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import torch
+
+from benchmark import checkpoint
+from benchmark.attacks import ATTACKS
+from benchmark.config import RunConfig, load_yaml_config
+from benchmark.device import resolve_device
+from benchmark.envs import make_env
+from benchmark.errors import UserError
+from benchmark.qmix.controller import AgentController
+from benchmark.records import CHECKPOINT_DIR, CONFIG_FILE, EVAL_COLUMNS, EVAL_FILE, read_csv_rows, write_csv
+from benchmark.runner import EpisodeRunner
+
+EVAL_SEED = 2_000_003  # evaluation episodes are the same battles for every cell (common random numbers)
+MAX_PARALLEL = 1024  # environments stepped together while evaluating
+
+
+def load_policy(run_dir: Path, device: torch.device) -> tuple[RunConfig, AgentController]:
+    cfg = load_yaml_config(Path(run_dir) / CONFIG_FILE)
+    model = checkpoint.load(Path(run_dir) / CHECKPOINT_DIR / checkpoint.MODEL_FILE, device)
+    env = make_env(cfg.env.backend, cfg.env.map, 1, 0, device)
+    mac = AgentController(env.info, cfg.qmix, device)
+    try:
+        mac.agent.load_state_dict(model["agent"])
+    except (KeyError, RuntimeError) as err:
+        raise UserError(f"{run_dir}: model checkpoint does not fit its config ({str(err).splitlines()[0][:100]})") from None
+    env.close()
+    return cfg, mac
+
+
+def evaluate(
+    run_dir: Path,
+    episodes: int,
+    attacks: Iterable[str] = ("none",),
+    eps_values: Iterable[float] = (0.0,),
+    device_name: str | None = None,
+) -> list[dict]:
+    """Run every (attack, eps) cell not yet in eval.csv and append its row; returns the new rows."""
+    if episodes < 1:
+        raise UserError(f"--episodes must be >= 1, got {episodes}")
+    attacks, eps_values = list(attacks), [float(e) for e in eps_values]
+    for name in attacks:
+        ATTACKS.get(name)
+    bad = [e for e in eps_values if not 0 <= e <= 1]
+    if bad:
+        raise UserError(f"test eps must be in [0, 1], got {bad[0]}")
+    run_dir = Path(run_dir)
+    if not (run_dir / CONFIG_FILE).is_file():
+        raise UserError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
+    device = resolve_device(device_name or load_yaml_config(run_dir / CONFIG_FILE).train.device)
+    cfg, mac = load_policy(run_dir, device)
+    done = {(r["attack"], float(r["test_eps"])) for r in read_csv_rows(run_dir / EVAL_FILE, EVAL_COLUMNS)}
+    new_rows = []
+    for name in attacks:
+        for eps in eps_values:
+            if (name, eps) in done:
+                continue
+            row = evaluate_cell(cfg, mac, name, eps, episodes, device)
+            new_rows.append(row)
+            rows = [*read_csv_rows(run_dir / EVAL_FILE, EVAL_COLUMNS), row]
+            write_csv(run_dir / EVAL_FILE, rows, EVAL_COLUMNS)
+    return new_rows
+
+
+def evaluate_cell(
+    cfg: RunConfig, mac: AgentController, attack: str, eps: float, episodes: int, device: torch.device
+) -> dict:
+    seed = cfg.train.seed + EVAL_SEED
+    generator = torch.Generator(device=device).manual_seed(seed)
+    perturb = ATTACKS.get(attack)(mac, eps, generator)
+    outcomes = []
+    for start in range(0, episodes, MAX_PARALLEL):
+        size = min(MAX_PARALLEL, episodes - start)
+        env = make_env(cfg.env.backend, cfg.env.map, size, seed + start, device)
+        _, stats = EpisodeRunner(env, mac, seed + start).run(epsilon=0.0, perturb=perturb)
+        env.close()
+        outcomes.append(stats)
+    cat = {k: torch.cat([getattr(s, k) for s in outcomes]) for k in ("won", "returns", "dead_allies", "dead_enemies")}
+    return {
+        "attack": attack,
+        "test_eps": eps,
+        "episodes": episodes,
+        "win_rate": float(cat["won"].mean()),
+        "mean_return": float(cat["returns"].mean()),
+        "dead_allies": float(cat["dead_allies"].mean()),
+        "dead_enemies": float(cat["dead_enemies"].mean()),
+    }

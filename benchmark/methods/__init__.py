@@ -1,0 +1,15 @@
+"""Training methods: how observations are perturbed while training and what the learner minimises.
+
+A method is one module that defines a `TrainingMethod` subclass and registers it here with one line.
+"""
+
+from __future__ import annotations
+
+from benchmark.methods.base import TrainingMethod
+from benchmark.methods.vanilla import Vanilla
+from benchmark.registry import Registry
+
+METHODS: Registry[type[TrainingMethod]] = Registry("method")
+METHODS.add("vanilla", Vanilla)
+
+__all__ = ["METHODS", "TrainingMethod"]

@@ -1,0 +1,88 @@
+"""Collects whole episodes from B environments at once (pymarl's parallel runner, batched in torch)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+from benchmark.envs.base import BatchedEnv
+from benchmark.qmix.buffer import EpisodeBatch
+from benchmark.qmix.controller import AgentController, epsilon_greedy
+
+# An observation perturbation seen by the agents only: (obs, prev_actions, hidden, avail) -> obs'.
+Perturb = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class EpisodeStats:
+    """Per-episode outcomes of one collected batch, each a [B] tensor on the CPU."""
+
+    returns: torch.Tensor
+    won: torch.Tensor
+    lengths: torch.Tensor
+    dead_allies: torch.Tensor
+    dead_enemies: torch.Tensor
+
+    @property
+    def env_steps(self) -> int:
+        return int(self.lengths.sum())
+
+
+class EpisodeRunner:
+    """Runs one episode in each of the env's B environments, from a fresh reset, until all have ended.
+
+    Environments that end early reset themselves and keep stepping, but nothing they do is recorded or
+    counted, so an episode batch means the same as pymarl's.
+    """
+
+    def __init__(self, env: BatchedEnv, mac: AgentController, seed: int) -> None:
+        self.env, self.mac = env, mac
+        self.generator = torch.Generator(device=env.device).manual_seed(seed)
+
+    @torch.no_grad()
+    def run(self, epsilon: float, perturb: Perturb | None = None) -> tuple[EpisodeBatch, EpisodeStats]:
+        env, info = self.env, self.env.info
+        batch = EpisodeBatch.empty(info, env.batch_size, env.device)
+        current = env.reset()
+        hidden = self.mac.initial_hidden(env.batch_size)
+        prev = torch.full((env.batch_size, info.n_agents), -1, dtype=torch.long, device=env.device)
+        active = torch.ones(env.batch_size, dtype=torch.bool, device=env.device)
+        outcome = {k: torch.zeros(env.batch_size, device=env.device) for k in ("won", "allies", "enemies")}
+        _record_obs(batch, 0, current, active)
+        for t in range(info.episode_limit):
+            seen = current.obs if perturb is None else perturb(current.obs, prev, hidden, current.avail)
+            q, hidden = self.mac.step_q(seen, prev, hidden)
+            actions = epsilon_greedy(q, current.avail, epsilon, self.generator)
+            reward, terminated, step_info = env.step(actions)
+            mask = active.float()
+            batch.actions[:, t] = actions * active.unsqueeze(-1)
+            batch.reward[:, t] = reward * mask
+            batch.terminated[:, t] = (terminated & ~step_info["episode_limit"].bool()).float() * mask
+            batch.filled[:, t] = mask
+            ending = active & terminated
+            for key, name in (("won", "battle_won"), ("allies", "dead_allies"), ("enemies", "dead_enemies")):
+                outcome[key] = torch.where(ending, step_info[name].float(), outcome[key])
+            final = (step_info["final_obs"], step_info["final_state"], step_info["final_avail"])
+            _record_obs(batch, t + 1, final, active)
+            active = active & ~terminated
+            if not active.any():
+                break
+            prev = actions
+            current = env.observe()
+        stats = EpisodeStats(
+            returns=batch.reward.sum(dim=1).cpu(),
+            won=outcome["won"].cpu(),
+            lengths=batch.filled.sum(dim=1).cpu(),
+            dead_allies=outcome["allies"].cpu(),
+            dead_enemies=outcome["enemies"].cpu(),
+        )
+        return batch, stats
+
+
+def _record_obs(batch: EpisodeBatch, t: int, observation: tuple, active: torch.Tensor) -> None:
+    obs, state, avail = observation
+    batch.obs[:, t] = obs * active.view(-1, 1, 1)
+    batch.state[:, t] = state * active.view(-1, 1)
+    batch.avail[:, t] = avail & active.view(-1, 1, 1)

@@ -1,0 +1,232 @@
+"""The training loop: collect, learn, test, record and checkpoint; a killed run resumes exactly."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+
+from benchmark import checkpoint
+from benchmark.config import RunConfig, load_yaml_config
+from benchmark.device import resolve_device
+from benchmark.envs import make_env
+from benchmark.errors import UserError
+from benchmark.manifest import new_manifest, now_iso
+from benchmark.methods import METHODS
+from benchmark.qmix.buffer import ReplayBuffer
+from benchmark.qmix.controller import AgentController, linear_epsilon
+from benchmark.qmix.learner import QLearner
+from benchmark.records import (
+    CHECKPOINT_DIR,
+    CONFIG_FILE,
+    MANIFEST_FILE,
+    TRAIN_COLUMNS,
+    TRAIN_FILE,
+    read_csv_rows,
+    write_csv,
+    write_json,
+    write_yaml,
+)
+from benchmark.runner import EpisodeRunner, EpisodeStats
+
+# Distinct random streams derived from the run's seed.
+TEST_ENV_SEED, ACTION_SEED, TEST_ACTION_SEED, BUFFER_SEED = 1_000_003, 1, 2, 3
+
+
+@dataclass
+class Progress:
+    env_steps: int = 0
+    episodes: int = 0
+    last_test: int | None = None
+    last_checkpoint: int = 0
+    wall_seconds: float = 0.0
+    losses: list[float] = field(default_factory=list)
+
+
+class Trainer:
+    def __init__(self, cfg: RunConfig, run_dir: Path) -> None:
+        self.cfg, self.run_dir = cfg, Path(run_dir)
+        self.device = resolve_device(cfg.train.device)
+        seed = cfg.train.seed
+        torch.manual_seed(seed)
+        method_cls = METHODS.get(cfg.method.name)
+        self.env = make_env(cfg.env.backend, cfg.env.map, cfg.env.batch_envs, seed, self.device)
+        self.test_env = make_env(
+            cfg.env.backend, cfg.env.map, cfg.train.test_episodes, seed + TEST_ENV_SEED, self.device
+        )
+        info = self.env.info
+        self.mac = AgentController(info, cfg.qmix, self.device)
+        self.learner = QLearner(self.mac, info.state_shape, cfg.qmix)
+        self.method = method_cls(cfg, self.learner)
+        self.buffer = ReplayBuffer(info, cfg.qmix.buffer_size, self.device, seed + BUFFER_SEED)
+        self.runner = EpisodeRunner(self.env, self.mac, seed + ACTION_SEED)
+        self.test_runner = EpisodeRunner(self.test_env, self.mac, seed + TEST_ACTION_SEED)
+        self.progress = Progress()
+        self.rows: list[dict] = []
+
+    # -- the loop -------------------------------------------------------------------------------------
+    def run(self, on_progress: Callable[[Progress, dict | None], None] = lambda p, r: None) -> None:
+        steps = self.cfg.train.steps
+        started = time.perf_counter()
+        base_wall = self.progress.wall_seconds
+        while True:
+            self.progress.wall_seconds = base_wall + time.perf_counter() - started
+            if self._test_due():
+                on_progress(self.progress, self._test_row())
+            if self.progress.env_steps >= steps:
+                break
+            self._iteration()
+            on_progress(self.progress, None)
+            if self.progress.env_steps - self.progress.last_checkpoint >= self.cfg.train.checkpoint_interval:
+                self.progress.wall_seconds = base_wall + time.perf_counter() - started
+                self.save_checkpoint()
+        self.save_checkpoint()
+
+    def _test_due(self) -> bool:
+        p = self.progress
+        if p.last_test is None:
+            return True
+        due = p.env_steps - p.last_test >= self.cfg.train.test_interval
+        return due or (p.env_steps >= self.cfg.train.steps and p.last_test < p.env_steps)
+
+    def _iteration(self) -> None:
+        p = self.progress
+        epsilon = linear_epsilon(self.cfg.qmix, p.env_steps)
+        batch, stats = self.runner.run(epsilon, perturb=self.method.collect_perturb(p.env_steps))
+        self.buffer.insert(batch)
+        p.env_steps += stats.env_steps
+        p.episodes += batch.filled.shape[0]
+        if self.buffer.can_sample(self.cfg.qmix.batch_size):
+            sample = self.buffer.sample(self.cfg.qmix.batch_size)
+            p.losses.append(self.method.update(sample, p.env_steps)["loss"])
+            self.learner.maybe_update_targets(p.episodes)
+
+    def test(self) -> EpisodeStats:
+        """Greedy episodes with clean observations, one per test environment."""
+        _, stats = self.test_runner.run(epsilon=0.0)
+        return stats
+
+    def _test_row(self) -> dict:
+        p = self.progress
+        stats = self.test()
+        row = {
+            "env_steps": p.env_steps,
+            "test_win_rate": float(stats.won.mean()),
+            "test_return": float(stats.returns.mean()),
+            "loss": sum(p.losses) / len(p.losses) if p.losses else float("nan"),
+            "epsilon": linear_epsilon(self.cfg.qmix, p.env_steps),
+            "wall_seconds": round(p.wall_seconds, 3),
+        }
+        p.losses, p.last_test = [], p.env_steps
+        self.rows.append(row)
+        write_csv(self.run_dir / TRAIN_FILE, self.rows, TRAIN_COLUMNS)
+        return row
+
+    # -- checkpoints ----------------------------------------------------------------------------------
+    def save_checkpoint(self) -> None:
+        self.progress.last_checkpoint = self.progress.env_steps
+        state = {
+            "config": self.cfg.to_dict(),
+            "progress": asdict(self.progress),
+            "rows": len(self.rows),
+            "learner": self.learner.state_dict(),
+            "method": self.method.state_dict(),
+            "buffer": self.buffer.state_dict(),
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "env": self.env.rng_state(),
+                "test_env": self.test_env.rng_state(),
+                "runner": self.runner.generator.get_state(),
+                "test_runner": self.test_runner.generator.get_state(),
+            },
+        }
+        folder = self.run_dir / CHECKPOINT_DIR
+        checkpoint.save(folder / checkpoint.STATE_FILE, state)
+        checkpoint.save(folder / checkpoint.MODEL_FILE, self.model_state())
+
+    def model_state(self) -> dict:
+        return {
+            "agent": self.mac.agent.state_dict(),
+            "mixer": self.learner.mixer.state_dict(),
+            "env_info": asdict(self.env.info),
+            "env_steps": self.progress.env_steps,
+        }
+
+    def restore(self) -> bool:
+        """Continue from the last checkpoint, if there is one; rows written after it are dropped."""
+        path = self.run_dir / CHECKPOINT_DIR / checkpoint.STATE_FILE
+        if not path.exists():
+            return False
+        state = checkpoint.load(path, self.device)
+        try:
+            self._load_state(state)
+        except (KeyError, RuntimeError, TypeError, ValueError) as err:
+            raise UserError(f"checkpoint {path} does not match this run ({str(err).splitlines()[0][:120]})") from None
+        return True
+
+    def _load_state(self, state: dict) -> None:
+        self.learner.load_state_dict(state["learner"])
+        self.method.load_state_dict(state["method"])
+        self.buffer.load_state_dict(state["buffer"])
+        self.progress = Progress(**state["progress"])
+        rng = state["rng"]
+        torch.set_rng_state(rng["torch"].cpu())
+        self.env.set_rng_state(rng["env"])
+        self.test_env.set_rng_state(rng["test_env"])
+        self.runner.generator.set_state(rng["runner"].cpu())
+        self.test_runner.generator.set_state(rng["test_runner"].cpu())
+        rows = read_csv_rows(self.run_dir / TRAIN_FILE, TRAIN_COLUMNS)
+        if len(rows) < state["rows"]:
+            raise ValueError(f"train.csv has {len(rows)} rows, the checkpoint expects {state['rows']}")
+        self.rows = rows[: state["rows"]]
+        write_csv(self.run_dir / TRAIN_FILE, self.rows, TRAIN_COLUMNS)
+
+
+def prepare_run_dir(cfg: RunConfig, run_dir: Path) -> bool:
+    """Check that `run_dir` is new, or holds this very run; returns True when resuming.
+
+    A finished or interrupted run may be continued with a larger `train.steps`; any other difference in
+    the configuration is refused, since the records would then mix two experiments.
+    """
+    run_dir = Path(run_dir)
+    config_path = run_dir / CONFIG_FILE
+    if not config_path.exists():
+        if run_dir.exists() and any(run_dir.iterdir()):
+            raise UserError(f"{run_dir} exists and is not a run directory; choose another --out")
+        return False
+    old = load_yaml_config(config_path).to_dict()
+    new = cfg.to_dict()
+    old["train"]["steps"] = new["train"]["steps"]
+    differ = [f"{s}.{k}" for s in new for k in new[s] if old.get(s, {}).get(k) != new[s][k]]
+    if differ:
+        raise UserError(f"{run_dir} holds a run with a different config ({', '.join(differ)}); choose another --out")
+    return True
+
+
+def train(cfg: RunConfig, run_dir: Path, on_progress: Callable[[Progress, dict | None], None] | None = None) -> Trainer:
+    """Train (or resume) the run in `run_dir`; nothing is written before the inputs are known to be good."""
+    resuming = prepare_run_dir(cfg, run_dir)
+    trainer = Trainer(cfg, run_dir)
+    manifest_path = Path(run_dir) / MANIFEST_FILE
+    if resuming and trainer.restore():
+        manifest = _read_manifest(manifest_path)
+        manifest["resumed"] = int(manifest.get("resumed", 0)) + 1
+    else:
+        manifest = new_manifest(cfg.env.backend, trainer.device, cfg.train.seed, getattr(trainer.env, "sc2_version", None))
+    write_yaml(Path(run_dir) / CONFIG_FILE, cfg.to_dict())
+    write_json(manifest_path, manifest)
+    trainer.run(on_progress or (lambda p, r: None))
+    manifest.update(end_time=now_iso(), env_steps=trainer.progress.env_steps, wall_seconds=trainer.progress.wall_seconds)
+    write_json(manifest_path, manifest)
+    return trainer
+
+
+def _read_manifest(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        raise UserError(f"{path} is missing or unreadable; the run directory is damaged") from None
