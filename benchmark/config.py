@@ -168,6 +168,11 @@ def parse_override(text: str) -> tuple[str, Any]:
         value = yaml.safe_load(raw)
     except yaml.YAMLError:
         raise UserError(f"override {text!r}: value is not a YAML scalar") from None
+    if isinstance(value, str):  # YAML 1.1 reads 5e-4 as a string
+        try:
+            value = float(value)
+        except ValueError:
+            pass
     return key.strip(), value
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 from benchmark import checkpoint
-from benchmark.attacks import ATTACKS
+from benchmark.attacks import ATTACKS, AttackContext
 from benchmark.config import RunConfig, load_yaml_config
 from benchmark.device import resolve_device
 from benchmark.envs import make_env
@@ -61,7 +61,7 @@ def evaluate(
         for eps in eps_values:
             if (name, eps) in done:
                 continue
-            row = evaluate_cell(cfg, mac, name, eps, episodes, device)
+            row = evaluate_cell(cfg, mac, name, eps, episodes, device, run_dir)
             new_rows.append(row)
             rows = [*read_csv_rows(run_dir / EVAL_FILE, EVAL_COLUMNS), row]
             write_csv(run_dir / EVAL_FILE, rows, EVAL_COLUMNS)
@@ -69,11 +69,17 @@ def evaluate(
 
 
 def evaluate_cell(
-    cfg: RunConfig, mac: AgentController, attack: str, eps: float, episodes: int, device: torch.device
+    cfg: RunConfig,
+    mac: AgentController,
+    attack: str,
+    eps: float,
+    episodes: int,
+    device: torch.device,
+    run_dir: Path | None = None,
 ) -> dict:
     seed = cfg.train.seed + EVAL_SEED
     generator = torch.Generator(device=device).manual_seed(seed)
-    perturb = ATTACKS.get(attack)(mac, eps, generator)
+    perturb = ATTACKS.get(attack)(AttackContext(mac, eps, generator, cfg, run_dir))
     outcomes = []
     for start in range(0, episodes, MAX_PARALLEL):
         size = min(MAX_PARALLEL, episodes - start)

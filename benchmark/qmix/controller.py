@@ -74,4 +74,4 @@ def epsilon_greedy(
 def linear_epsilon(cfg: QMixConfig, env_steps: int) -> float:
     """pymarl's linear anneal from epsilon_start to epsilon_finish over epsilon_anneal_time env steps."""
     frac = min(env_steps / max(cfg.epsilon_anneal_time, 1), 1.0)
-    return cfg.epsilon_start + frac * (cfg.epsilon_finish - cfg.epsilon_start)
+    return (1 - frac) * cfg.epsilon_start + frac * cfg.epsilon_finish
