@@ -67,13 +67,96 @@ class QMixConfig:
             _require(0 <= value <= 1, f"qmix.{name} must be in [0, 1], got {value}")
 
 
+# Attack defaults shared by test-time attacks (AttackConfig) and training methods (MethodConfig).
+PGD_STEPS = 10  # the issue's default; public SA-DQN/PA-AD code uses up to 30 iterations
+VICTIMS_ALL = 0  # `victims` value meaning "every agent" (the study's dense attack)
+
+
+@dataclass(frozen=True)
+class AttackConfig:
+    """How a test-time attack perturbs: the options `robust-qmix evaluate` exposes as flags."""
+
+    steps: int = PGD_STEPS  # PGD iterations (FGSM is always one)
+    victims: int = VICTIMS_ALL  # agents attacked per episode, drawn at random; 0 = all
+    # Clip perturbed features to SMAC's normalised range [-1, 1]. Off by default: the study bounds only
+    # ||delta||_inf, as Huang et al. 2017 and SA-DQN do for their (unbounded-feature) inputs.
+    clip: bool = False
+    # Env steps a learned attack (atla, paad) trains against the victim before it is evaluated; it is kept
+    # in the victim's run directory and reused. 100k is the scale of the study's short runs, not a claim
+    # of convergence: an adversary trained longer is stronger.
+    adversary_steps: int = 100_000
+
+    def __post_init__(self) -> None:
+        _require(self.steps >= 1, f"attack steps must be >= 1, got {self.steps}")
+        _require(self.victims >= 0, f"victims must be >= 0 (0 = all agents), got {self.victims}")
+        _require(self.adversary_steps >= 0, f"adversary steps must be >= 0, got {self.adversary_steps}")
+
+
+@dataclass(frozen=True)
+class AdversaryConfig:
+    """PPO settings of the learned adversaries (ATLA, PA-AD): MAPPO-style, shared actor, state critic.
+
+    Reference values of public robust-MARL code (DESIGN.md): hidden 64, gamma 0.98, GAE lambda 0.9, clip
+    0.2, 10 epochs. lr, entropy and value coefficients, grad clip and init std are MAPPO's SMAC defaults
+    (Yu et al. 2022).
+    """
+
+    hidden: int = 64
+    gamma: float = 0.98
+    gae_lambda: float = 0.9
+    clip: float = 0.2
+    epochs: int = 10
+    lr: float = 5e-4
+    entropy_coef: float = 0.01
+    value_coef: float = 1.0
+    grad_norm_clip: float = 10.0
+    init_log_std: float = 0.0
+    rollout_envs: int = 8  # episodes per PPO iteration
+
+
 @dataclass(frozen=True)
 class MethodConfig:
     name: str = "vanilla"
     train_eps: float = 0.0  # L-inf radius of training-time perturbations (0 for vanilla)
+    # eps (and policy_reg's kappa) grow linearly from 0 to their full value between these fractions of
+    # train.steps: SA-DQN (Zhang et al. NeurIPS 2020) and ATLA (Zhang et al. ICLR 2021) ramp eps from 0
+    # after a clean start, since perturbing a policy that knows nothing yet only slows learning. Fractions
+    # rather than step counts, so a short run ramps as a long one does.
+    ramp_start: float = 0.1
+    ramp_end: float = 0.5
+    # adv_train and policy_reg: the inner maximiser, and its PGD iterations (FGSM is one step).
+    attack: str = "pgd"
+    attack_steps: int = PGD_STEPS
+    victims: int = VICTIMS_ALL  # agents perturbed per training episode; 0 = all
+    clip_obs: bool = False  # clip perturbed features to [-1, 1], as AttackConfig.clip
+    # policy_reg: loss = TD + kappa * regulariser. kappa 0.1 and hinge margin 10 are the public reference
+    # values (DESIGN.md); "hinge" is SA-DQN's margin form, "kl"/"tv" compare softmax policies instead.
+    kappa: float = 0.1
+    regulariser: str = "hinge"
+    hinge_margin: float = 10.0
+    # atla/paad: alternate N adversary PPO iterations against frozen QMIX with M QMIX iterations under the
+    # adversary (Zhang et al. ICLR 2021 alternate the two learners; equal shares keep the adversary's extra
+    # env steps equal to QMIX's).
+    adversary_iters: int = 10
+    agent_iters: int = 10
 
     def __post_init__(self) -> None:
         _require(0 <= self.train_eps <= 1, f"method.train_eps must be in [0, 1], got {self.train_eps}")
+        _require(
+            0 <= self.ramp_start <= self.ramp_end <= 1,
+            f"method ramp must satisfy 0 <= ramp_start <= ramp_end <= 1, got {self.ramp_start}, {self.ramp_end}",
+        )
+        _require(self.attack in ("fgsm", "pgd"), f"method.attack must be fgsm or pgd, got {self.attack!r}")
+        _require(self.attack_steps >= 1, f"method.attack_steps must be >= 1, got {self.attack_steps}")
+        _require(self.victims >= 0, f"method.victims must be >= 0 (0 = all agents), got {self.victims}")
+        _require(self.kappa >= 0, f"method.kappa must be >= 0, got {self.kappa}")
+        _require(
+            self.regulariser in ("hinge", "kl", "tv"),
+            f"method.regulariser must be hinge, kl or tv, got {self.regulariser!r}",
+        )
+        _require(self.hinge_margin >= 0, f"method.hinge_margin must be >= 0, got {self.hinge_margin}")
+        for name in ("adversary_iters", "agent_iters"):
+            _require(getattr(self, name) >= 1, f"method.{name} must be >= 1, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True)
@@ -81,6 +164,10 @@ class TrainConfig:
     steps: int = 200_000  # env steps of training (pymarl's t_max)
     seed: int = 0
     device: str = "cpu"  # cpu | cuda | cuda:N | auto
+    # torch intra-op threads (0 = torch's default). The tensors here are small, so one thread per process
+    # is fastest, and parallel runs of a sweep do not fight over cores (spin-waiting OpenMP threads made
+    # every op ~30x slower when several processes shared 2 cores).
+    threads: int = 1
     test_interval: int = 10_000  # env steps between greedy test rounds (one train.csv row each)
     test_episodes: int = 32
     checkpoint_interval: int = 50_000  # env steps between resumable checkpoints
@@ -88,6 +175,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         _require(self.steps >= 0, f"train.steps must be >= 0, got {self.steps}")
         _require(self.seed >= 0, f"train.seed must be >= 0, got {self.seed}")
+        _require(self.threads >= 0, f"train.threads must be >= 0, got {self.threads}")
         _require(self.test_interval >= 1, f"train.test_interval must be >= 1, got {self.test_interval}")
         _require(self.test_episodes >= 1, f"train.test_episodes must be >= 1, got {self.test_episodes}")
         _require(

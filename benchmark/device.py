@@ -20,3 +20,9 @@ def resolve_device(name: str) -> torch.device:
     if device.type not in ("cpu", "cuda"):
         raise UserError(f"unsupported device {name!r}; use cpu, cuda, cuda:N or auto")
     return device
+
+
+def configure_threads(threads: int) -> None:
+    """Set torch's intra-op threads; 0 keeps torch's default."""
+    if threads > 0 and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)

@@ -10,7 +10,7 @@ import torch
 from benchmark import checkpoint
 from benchmark.attacks import ATTACKS, AttackContext
 from benchmark.config import RunConfig, load_yaml_config
-from benchmark.device import resolve_device
+from benchmark.device import configure_threads, resolve_device
 from benchmark.envs import make_env
 from benchmark.errors import UserError
 from benchmark.qmix.controller import AgentController
@@ -55,6 +55,7 @@ def evaluate(
         raise UserError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
     device = resolve_device(device_name or load_yaml_config(run_dir / CONFIG_FILE).train.device)
     cfg, mac = load_policy(run_dir, device)
+    configure_threads(cfg.train.threads)
     done = {(r["attack"], float(r["test_eps"])) for r in read_csv_rows(run_dir / EVAL_FILE, EVAL_COLUMNS)}
     new_rows = []
     for name in attacks:

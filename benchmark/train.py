@@ -12,7 +12,7 @@ import torch
 
 from benchmark import checkpoint
 from benchmark.config import RunConfig, load_yaml_config
-from benchmark.device import resolve_device
+from benchmark.device import configure_threads, resolve_device
 from benchmark.envs import make_env
 from benchmark.errors import UserError
 from benchmark.manifest import new_manifest, now_iso
@@ -51,6 +51,7 @@ class Trainer:
     def __init__(self, cfg: RunConfig, run_dir: Path) -> None:
         self.cfg, self.run_dir = cfg, Path(run_dir)
         self.device = resolve_device(cfg.train.device)
+        configure_threads(cfg.train.threads)
         seed = cfg.train.seed
         torch.manual_seed(seed)
         method_cls = METHODS.get(cfg.method.name)

@@ -24,7 +24,7 @@ class TrainingMethod:
         del env_steps
         loss, _ = self.learner.td_loss(batch)
         self.learner.apply(loss)
-        return {"loss": float(loss)}
+        return {"loss": loss.item()}
 
     def state_dict(self) -> dict:
         """State beyond the learner's (an adversary's weights, say) for checkpoints."""

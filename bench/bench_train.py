@@ -1,0 +1,61 @@
+"""End-to-end training throughput (collect + learn) at pymarl2's settings.
+
+    .venv/bin/python -m bench.bench_train [--map 3m] [--iterations 60] [--device cpu]
+
+Fills the replay buffer to one batch first, then times full iterations (collect `batch_envs` episodes,
+one learner update on `batch_size` episodes) and prints env-steps/s and the share spent learning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+
+import torch
+from rich.console import Console
+from rich.table import Table
+
+from benchmark.config import RunConfig
+from benchmark.train import Trainer
+
+
+def measure(map_name: str, batch_envs: int, iterations: int, device: str) -> dict:
+    cfg = RunConfig().with_overrides({"env.map": map_name, "env.batch_envs": batch_envs, "train.device": device})
+    with tempfile.TemporaryDirectory() as tmp:
+        trainer = Trainer(cfg, tmp)
+        while not trainer.buffer.can_sample(cfg.qmix.batch_size):
+            trainer._iteration()
+        steps0 = trainer.progress.env_steps
+        start = time.perf_counter()
+        learn = 0.0
+        for _ in range(iterations):
+            batch, stats = trainer.runner.run(0.5)
+            trainer.buffer.insert(batch)
+            trainer.progress.env_steps += stats.env_steps
+            t0 = time.perf_counter()
+            trainer.method.update(trainer.buffer.sample(cfg.qmix.batch_size), trainer.progress.env_steps)
+            learn += time.perf_counter() - t0
+        elapsed = time.perf_counter() - start
+    steps = trainer.progress.env_steps - steps0
+    return {"steps_per_s": steps / elapsed, "learn_share": learn / elapsed, "steps": steps}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--maps", default="3m,2s3z")
+    parser.add_argument("--batch-envs", default="8,32")
+    parser.add_argument("--iterations", type=int, default=40)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    table = Table("map", "batch_envs", "env steps", "env-steps/s", "learning share", title="training throughput")
+    for map_name in args.maps.split(","):
+        for batch_envs in map(int, args.batch_envs.split(",")):
+            r = measure(map_name, batch_envs, args.iterations, args.device)
+            table.add_row(map_name, str(batch_envs), str(r["steps"]), f"{r['steps_per_s']:,.0f}", f"{r['learn_share']:.0%}")
+    Console().print(table)
+    Console().print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}")
+
+
+if __name__ == "__main__":
+    main()

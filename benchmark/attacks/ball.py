@@ -1,0 +1,73 @@
+"""The region an attack may move observations in: an L-inf ball around the clean observation, restricted
+to the attacked agents and, optionally, to SMAC's valid feature range."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from benchmark.errors import UserError
+
+# SMAC normalises every observation feature into [-1, 1]: relative x/y lie in [-1, 1], distances, health,
+# shields, unit types and availability flags in [0, 1]. Only this envelope is known without the map's
+# feature layout, so clipping keeps perturbed features inside it.
+FEATURE_RANGE = (-1.0, 1.0)
+
+
+@dataclass(frozen=True)
+class Ball:
+    centre: torch.Tensor  # clean observations [..., A, obs_dim]
+    eps: float
+    victims: torch.Tensor | None = None  # [..., A] bool: agents that may be perturbed; None = all
+    clip: bool = False
+
+    def project(self, x: torch.Tensor) -> torch.Tensor:
+        """The point of the region nearest to x in every coordinate (the region is a box)."""
+        delta = (x - self.centre).clamp(-self.eps, self.eps)
+        if self.victims is not None:
+            delta = delta * self.victims.unsqueeze(-1).to(delta.dtype)
+        out = self.centre + delta
+        if self.clip:
+            # Bounds widened to include the clean value, so that the clean observation is always feasible
+            # and ||delta||_inf <= eps holds even for a feature that arrives out of range.
+            low, high = FEATURE_RANGE
+            out = torch.minimum(torch.maximum(out, self.centre.clamp(max=low)), self.centre.clamp(min=high))
+        return out
+
+    def sample(self, generator: torch.Generator) -> torch.Tensor:
+        """Uniform noise in the box, then projected (a no-op except for victims and clipping)."""
+        unit = torch.rand(self.centre.shape, generator=generator, device=generator.device, dtype=self.centre.dtype)
+        return self.project(self.centre + (2 * unit - 1) * self.eps)
+
+
+class VictimSelector:
+    """Which agents an attack touches: all of them, or k drawn at random per episode and environment.
+
+    A new draw happens for the environments whose every previous action is -1, which is how the runner
+    marks the first step of an episode; the selector thus needs no hook of its own.
+    """
+
+    def __init__(self, k: int, n_agents: int, generator: torch.Generator) -> None:
+        if k > n_agents:
+            raise UserError(f"victims must be at most the map's {n_agents} agents, got {k}")
+        self.k = 0 if k >= n_agents else k  # attacking every agent needs no mask
+        self.generator = generator
+        self.mask: torch.Tensor | None = None
+
+    def __call__(self, prev_actions: torch.Tensor) -> torch.Tensor | None:
+        if self.k == 0:
+            return None
+        starting = (prev_actions < 0).all(dim=-1, keepdim=True)
+        if self.mask is None or self.mask.shape != prev_actions.shape:
+            self.mask = self.draw(prev_actions.shape)
+        elif bool(starting.any()):
+            self.mask = torch.where(starting, self.draw(prev_actions.shape), self.mask)
+        return self.mask
+
+    def draw(self, shape: torch.Size | tuple[int, ...]) -> torch.Tensor:
+        """[..., A] bool with exactly k True per row, uniformly at random."""
+        if self.k == 0:
+            return torch.ones(shape, dtype=torch.bool, device=self.generator.device)
+        scores = torch.rand(shape, generator=self.generator, device=self.generator.device)
+        return scores.argsort(dim=-1).argsort(dim=-1) < self.k

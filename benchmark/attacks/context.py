@@ -1,0 +1,26 @@
+"""What an attack factory is given: the victim, the ball's radius, its options and a random stream."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from benchmark.config import AttackConfig, RunConfig
+from benchmark.qmix.controller import AgentController
+from benchmark.runner import Perturb
+
+
+@dataclass(frozen=True)
+class AttackContext:
+    mac: AgentController  # the victim
+    eps: float  # L-inf radius on observation features
+    generator: torch.Generator  # the attack's own random stream
+    cfg: RunConfig  # the victim run's configuration
+    run_dir: Path | None = None  # where a learned attack keeps its adversary for reuse
+    options: AttackConfig = field(default_factory=AttackConfig)
+
+
+AttackFactory = Callable[[AttackContext], Perturb | None]

@@ -1,0 +1,67 @@
+"""Learned attacks at test time: an adversary trained against this very victim, stored in its run directory.
+
+The file is keyed by everything that defines the adversary (kind, eps, budget, victims, clip, PA-AD's actor
+steps), so a second evaluation reuses it and an interrupted training continues from its last save.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmark import checkpoint
+from benchmark.attacks.adversary import AdversaryPerturb, new_adversary
+from benchmark.attacks.adversary_training import AdversaryTrainer
+from benchmark.attacks.ball import VictimSelector
+from benchmark.attacks.context import AttackContext
+from benchmark.config import AdversaryConfig, AttackConfig
+from benchmark.envs import make_env
+from benchmark.runner import Perturb
+
+ADVERSARY_DIR = "adversaries"
+ADVERSARY_SEED = 3_000_017  # battles the adversary trains on differ from the evaluation battles
+SAVE_EVERY = 20  # PPO iterations between saves of an adversary still training
+
+
+def adversary_file(kind: str, eps: float, options: AttackConfig) -> str:
+    parts = [kind, f"eps{eps:g}", f"steps{options.adversary_steps}", f"victims{options.victims}"]
+    if kind == "paad":
+        parts.append(f"actor{options.steps}")
+    if options.clip:
+        parts.append("clip")
+    return "_".join(parts) + ".pt"
+
+
+def learned_perturb(kind: str, ctx: AttackContext) -> Perturb | None:
+    if ctx.eps == 0:
+        return None
+    trainer = _trained(kind, ctx)
+    victims = VictimSelector(ctx.options.victims, ctx.mac.info.n_agents, ctx.generator)
+    # Evaluated with the mean action: the attack the adversary believes best, not its exploration noise.
+    return AdversaryPerturb(
+        trainer.adversary, ctx.mac, ctx.eps, victims, ctx.options.clip, ctx.options.steps, ctx.generator, sample=False
+    )
+
+
+def _trained(kind: str, ctx: AttackContext) -> AdversaryTrainer:
+    cfg, options, mac = AdversaryConfig(), ctx.options, ctx.mac
+    seed = ctx.cfg.train.seed + ADVERSARY_SEED
+    env = make_env(ctx.cfg.env.backend, ctx.cfg.env.map, cfg.rollout_envs, seed, mac.device)
+    adversary = new_adversary(kind, mac.info, cfg, seed, mac.device)
+    trainer = AdversaryTrainer(adversary, mac, env, cfg, options.victims, options.clip, options.steps, seed)
+    path = None if ctx.run_dir is None else Path(ctx.run_dir) / ADVERSARY_DIR / adversary_file(kind, ctx.eps, options)
+    if path is not None and path.exists():
+        state = checkpoint.load(path, mac.device)
+        trainer.load_state_dict(state["trainer"])
+        if state["done"]:
+            env.close()
+            return trainer
+    try:
+        while trainer.env_steps < options.adversary_steps:
+            trainer.iteration(ctx.eps)
+            if path is not None and trainer.iterations % SAVE_EVERY == 0:
+                checkpoint.save(path, {"trainer": trainer.state_dict(), "done": False})
+    finally:
+        env.close()
+    if path is not None:
+        checkpoint.save(path, {"trainer": trainer.state_dict(), "done": True})
+    return trainer

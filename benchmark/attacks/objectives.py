@@ -1,0 +1,32 @@
+"""What the gradient attacks maximise, in terms of the victim's Q-values over its available actions."""
+
+from __future__ import annotations
+
+import torch
+from torch.nn import functional as F
+
+# Unavailable actions get this logit rather than -inf: padded steps of an episode batch have no available
+# action at all, and -inf there would turn softmaxes (and their gradients) into NaN.
+UNAVAILABLE_LOGIT = -1e9
+
+
+def available_logits(q: torch.Tensor, avail: torch.Tensor) -> torch.Tensor:
+    return q.masked_fill(~avail, UNAVAILABLE_LOGIT)
+
+
+def available_policy(q: torch.Tensor, avail: torch.Tensor) -> torch.Tensor:
+    """The softmax over available actions' Q-values: the victim's 'action distribution' for attacks."""
+    return F.softmax(available_logits(q, avail), dim=-1)
+
+
+def greedy_preference_loss(q: torch.Tensor, avail: torch.Tensor, greedy: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy between softmax(available Q) and the greedy action [...]; an attack maximises it to
+    lower the agent's preference for the action it would take (Huang et al. 2017, SA-DQN's PGD attack)."""
+    log_policy = F.log_softmax(available_logits(q, avail), dim=-1)
+    return -log_policy.gather(-1, greedy.unsqueeze(-1)).squeeze(-1)
+
+
+def direction_objective(q: torch.Tensor, avail: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+    """<pi(.|x), d>: how far the victim's action distribution moves along a direction d [..., n_actions]
+    (PA-AD's actor; the clean policy's term is a constant and is left out)."""
+    return (available_policy(q, avail) * direction).sum(dim=-1)

@@ -1,0 +1,168 @@
+"""The built-in simulator backend: B SMAC battles stepped together in torch, on CPU or GPU.
+
+It reproduces what an agent sees of SMAC (observation/state layouts and normalisation, action masks,
+shaped reward, episode ends) on top of StarCraft II LotV unit data (units.py) and a simplified battle model
+(sim_dynamics.py). What it does not model:
+  - terrain, cliffs, high ground, vision blockers and pathing: the map is an open 32x32 rectangle, units walk
+    straight lines and only collide softly (one push pass per step, colossi pass over small units);
+  - SC2's exact built-in AI (target priorities, acquisition ranges, leashing, retargeting on damage); the
+    enemy AI is the simple rule set in sim_dynamics._orders;
+  - projectile travel, attack wind-up (damage point) and overkill: every volley of a step lands at its end,
+    so units that die in a step still fire in it and damage is never wasted in flight;
+  - unit acceleration, turning, and the order of attacks within a step (see split_damage);
+  - timing inside the 8-loop step: targets are chosen once per step from its start, at most one volley
+    per unit per step (every cooldown exceeds 8 loops), and a unit that has to walk into reach fires
+    only if its cooldown and its walk both end within the step;
+  - upgrades, abilities (Charge, Blink, Guardian Shield, uprooting), energy, creep, and the medivac;
+  - randomness inside a battle: only the start formation is random, so a battle is a deterministic function
+    of its start and the actions.
+
+Seeding (sim_rng.py): env i of a batch made with `seed` has its own seed and episode counter, so it can be
+replayed alone with `SimEnv(map, 1, env_seeds=env.env_seeds[i:i+1])`.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from benchmark.envs.base import BatchedEnv, Observation, StepResult
+from benchmark.envs.maps import MAPS
+from benchmark.envs.sim_dynamics import Battle, advance, start_battles
+from benchmark.envs.sim_observe import observe
+from benchmark.envs.sim_rng import derive_env_seeds
+from benchmark.envs.sim_roster import build_roster
+
+REWARD_DEATH = 10.0
+REWARD_WIN = 200.0
+REWARD_SCALE_RATE = 20.0
+
+
+class SimEnv(BatchedEnv):
+    """B simulated SMAC battles of one map.
+
+    An unavailable action for a living agent is played as stop (SMAC itself would assert); with
+    `debug=True` it raises ValueError instead, which costs a device sync per step.
+    """
+
+    def __init__(self, map_name: str, batch_size: int, seed: int = 0, device: torch.device | str = "cpu", *,
+                 env_seeds: torch.Tensor | None = None, debug: bool = False) -> None:
+        self.spec = MAPS.get(map_name)
+        self.info = self.spec.info()
+        self.device = torch.device(device)
+        self.batch_size = batch_size
+        self.debug = debug
+        self.roster = build_roster(self.spec, self.device)
+        seeds = derive_env_seeds(seed, batch_size, self.device) if env_seeds is None else env_seeds
+        if seeds.shape != (batch_size,):
+            raise ValueError(f"env_seeds must have shape ({batch_size},), got {tuple(seeds.shape)}")
+        self.env_seeds = seeds.to(self.device, torch.long).clone()
+        self.episodes = torch.zeros(batch_size, dtype=torch.long, device=self.device)
+        enemy_pool = sum(u.health + u.shield for u in self.spec.enemy_units)
+        max_reward = self.info.n_enemies * REWARD_DEATH + REWARD_WIN + enemy_pool
+        self.reward_scale = REWARD_SCALE_RATE / max_reward
+        self.reset()
+
+    # --- contract -------------------------------------------------------------------------------------
+    def reset(self) -> Observation:
+        self.episodes += 1
+        self.battle = start_battles(self.roster, self.env_seeds, self.episodes)
+        self._current = observe(self.roster, self.battle)
+        return self._current
+
+    def observe(self) -> Observation:
+        return self._current
+
+    def step(self, actions: torch.Tensor) -> StepResult:
+        actions = self._checked(actions)
+        b, n_a = self.battle, self.info.n_agents
+        valid = self._current.avail.gather(2, actions.unsqueeze(-1)).squeeze(-1)
+        enemy_before = (b.health + b.shield)[:, n_a:]
+        enemy_alive_before = b.health[:, n_a:] > 0
+        advance(self.roster, b, torch.where(valid, actions, 1))
+        b.t += 1
+        b.last_action = actions
+        alive = b.health > 0
+        reward, terminated, info = self._outcome(alive, enemy_before, enemy_alive_before)
+        final = observe(self.roster, b)
+        info.update(final_obs=final.obs, final_state=final.state, final_avail=final.avail)
+        self._current = self._restart_finished(terminated, final)
+        return StepResult(reward, terminated, info)
+
+    def rng_state(self) -> dict[str, torch.Tensor]:
+        return {"env_seeds": self.env_seeds.clone(), "episodes": self.episodes.clone()}
+
+    def set_rng_state(self, state: dict[str, torch.Tensor]) -> None:
+        for key in ("env_seeds", "episodes"):
+            value = state[key]
+            if value.shape != (self.batch_size,):
+                raise ValueError(f"rng state {key!r} has shape {tuple(value.shape)}, expected ({self.batch_size},)")
+            getattr(self, key).copy_(value)
+
+    # --- test hook ------------------------------------------------------------------------------------
+    def place(self, env_ids: list[int] | torch.Tensor | None = None, **values: torch.Tensor | float) -> None:
+        """Overwrite parts of the battle state of some environments (all by default), for tests and demos.
+
+        Keys are Battle fields (pos [k, N, 2], health, shield, cooldown, since_hit [k, N], enemy_target,
+        t, ...), slots agents first then enemies. Dead units lose their shields; observations are refreshed.
+        """
+        idx = torch.arange(self.batch_size, device=self.device) if env_ids is None else torch.as_tensor(env_ids, device=self.device)
+        for key, value in values.items():
+            getattr(self.battle, key)[idx] = torch.as_tensor(value, device=self.device).to(getattr(self.battle, key).dtype)
+        b = self.battle
+        b.shield = torch.where(b.health > 0, b.shield, 0.0)
+        self._current = observe(self.roster, b)
+
+    # --- internals ------------------------------------------------------------------------------------
+    def _checked(self, actions: torch.Tensor) -> torch.Tensor:
+        actions = actions.to(self.device, torch.long)
+        if actions.shape != (self.batch_size, self.info.n_agents):
+            raise ValueError(f"actions must have shape ({self.batch_size}, {self.info.n_agents}), got {tuple(actions.shape)}")
+        if self.debug:
+            in_range = (actions >= 0) & (actions < self.info.n_actions)
+            ok = in_range & self._current.avail.gather(2, actions.clamp(0, self.info.n_actions - 1).unsqueeze(-1)).squeeze(-1)
+            if not bool(ok.all()):
+                bad = (~ok).nonzero()[:5].tolist()
+                raise ValueError(f"unavailable actions at (env, agent) {bad}: {[int(actions[e, a]) for e, a in bad]}")
+        return actions.clamp(0, self.info.n_actions - 1)
+
+    def _outcome(self, alive: torch.Tensor, enemy_before: torch.Tensor,
+                 enemy_alive_before: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """SMAC's reward_battle with reward_only_positive, the win bonus, the scaling, and the episode end."""
+        b, n_a = self.battle, self.info.n_agents
+        alive_e = alive[:, n_a:]
+        now = torch.where(alive_e, (b.health + b.shield)[:, n_a:], 0.0)
+        killed = enemy_alive_before & ~alive_e
+        delta = ((enemy_before - now) * enemy_alive_before).sum(1) + REWARD_DEATH * killed.sum(1)
+        allies_left, enemies_left = alive[:, :n_a].any(1), alive_e.any(1)
+        won = allies_left & ~enemies_left
+        ended = ~(allies_left & enemies_left)
+        timed_out = ~ended & (b.t >= self.info.episode_limit)
+        reward = (delta.abs() + REWARD_WIN * won) * self.reward_scale
+        info = {
+            "battle_won": won,
+            "dead_allies": (~alive[:, :n_a]).sum(1).float(),
+            "dead_enemies": (~alive_e).sum(1).float(),
+            "episode_limit": timed_out,
+        }
+        return reward, ended | timed_out, info
+
+    def _restart_finished(self, terminated: torch.Tensor, final: Observation) -> Observation:
+        """Restart finished battles and recompute the observation of those environments only."""
+        idx = terminated.nonzero().squeeze(1)
+        if idx.numel() == 0:
+            return final
+        self.episodes[idx] += 1
+        fresh = start_battles(self.roster, self.env_seeds[idx], self.episodes[idx])
+        self.battle.assign(idx, fresh)
+        restarted = observe(self.roster, fresh)
+        current = Observation(final.obs.clone(), final.state.clone(), final.avail.clone())
+        for whole, part in zip(current, restarted, strict=True):
+            whole[idx] = part
+        return current
+
+
+def make(map_name: str, batch_size: int, seed: int, device: torch.device) -> SimEnv:
+    return SimEnv(map_name, batch_size, seed, device)
+
+
+__all__ = ["Battle", "SimEnv", "make"]
