@@ -110,11 +110,21 @@ def _csv_list(kind: type):
 @click.option("--attacks", default="none", show_default=True, callback=_csv_list(str), help="Comma-separated attacks.")
 @click.option("--eps", "eps_values", default="0", show_default=True, callback=_csv_list(float), help="Comma-separated test eps.")
 @click.option("--device", help="Device [default: the run's].")
-def evaluate(run_dir, episodes, attacks, eps_values, device) -> None:
-    """Evaluate a trained run; one eval.csv row per (attack, eps) cell not yet done."""
+@click.option("--victims", type=int, help="Attack this many random agents per episode [default: all].")
+@click.option("--clip/--no-clip", default=None, help="Clip perturbed features to [-1, 1] [default: no clip].")
+@click.option("--pgd-steps", type=int, help="PGD iterations, also PA-AD's actor [default: 10].")
+@click.option("--adversary-steps", type=int, help="Env steps to train a learned attack (atla, paad) [default: 100000].")
+def evaluate(run_dir, episodes, attacks, eps_values, device, victims, clip, pgd_steps, adversary_steps) -> None:
+    """Evaluate a trained run; one eval.csv row per (attack, eps) cell not yet done.
+
+    Learned attacks are trained against the run first and kept in RUN_DIR/adversaries for reuse; cells
+    with non-default attack options are recorded as e.g. pgd[victims=1]."""
+    from benchmark.config import AttackConfig
     from benchmark.evaluate import evaluate as run_evaluation
 
-    rows = run_evaluation(run_dir, episodes, attacks, eps_values, device)
+    given = {"victims": victims, "clip": clip, "steps": pgd_steps, "adversary_steps": adversary_steps}
+    options = AttackConfig(**{k: v for k, v in given.items() if v is not None})
+    rows = run_evaluation(run_dir, episodes, attacks, eps_values, device, options)
     table = Table("attack", "test eps", "episodes", "win rate", "mean return", title=f"{run_dir}")
     for row in rows:
         table.add_row(row["attack"], f"{row['test_eps']:g}", str(row["episodes"]), f"{row['win_rate']:.3f}", f"{row['mean_return']:.2f}")

@@ -8,8 +8,8 @@ from pathlib import Path
 import torch
 
 from benchmark import checkpoint
-from benchmark.attacks import ATTACKS, AttackContext
-from benchmark.config import RunConfig, load_yaml_config
+from benchmark.attacks import ATTACKS, AttackContext, attack_label
+from benchmark.config import AttackConfig, RunConfig, load_yaml_config
 from benchmark.device import configure_threads, resolve_device
 from benchmark.envs import make_env
 from benchmark.errors import UserError
@@ -40,8 +40,12 @@ def evaluate(
     attacks: Iterable[str] = ("none",),
     eps_values: Iterable[float] = (0.0,),
     device_name: str | None = None,
+    options: AttackConfig | None = None,
 ) -> list[dict]:
-    """Run every (attack, eps) cell not yet in eval.csv and append its row; returns the new rows."""
+    """Run every (attack, eps) cell not yet in eval.csv and append its row; returns the new rows.
+
+    A cell run with non-default attack options is recorded under a label naming them (attack_label)."""
+    options = options or AttackConfig()
     if episodes < 1:
         raise UserError(f"--episodes must be >= 1, got {episodes}")
     attacks, eps_values = list(attacks), [float(e) for e in eps_values]
@@ -58,11 +62,13 @@ def evaluate(
     configure_threads(cfg.train.threads)
     done = {(r["attack"], float(r["test_eps"])) for r in read_csv_rows(run_dir / EVAL_FILE, EVAL_COLUMNS)}
     new_rows = []
+    if options.victims > mac.info.n_agents:
+        raise UserError(f"--victims must be at most the map's {mac.info.n_agents} agents, got {options.victims}")
     for name in attacks:
         for eps in eps_values:
-            if (name, eps) in done:
+            if (attack_label(name, options), eps) in done:
                 continue
-            row = evaluate_cell(cfg, mac, name, eps, episodes, device, run_dir)
+            row = evaluate_cell(cfg, mac, name, eps, episodes, device, run_dir, options)
             new_rows.append(row)
             rows = [*read_csv_rows(run_dir / EVAL_FILE, EVAL_COLUMNS), row]
             write_csv(run_dir / EVAL_FILE, rows, EVAL_COLUMNS)
@@ -77,10 +83,12 @@ def evaluate_cell(
     episodes: int,
     device: torch.device,
     run_dir: Path | None = None,
+    options: AttackConfig | None = None,
 ) -> dict:
     seed = cfg.train.seed + EVAL_SEED
+    options = options or AttackConfig()
     generator = torch.Generator(device=device).manual_seed(seed)
-    perturb = ATTACKS.get(attack)(AttackContext(mac, eps, generator, cfg, run_dir))
+    perturb = ATTACKS.get(attack)(AttackContext(mac, eps, generator, cfg, run_dir, options))
     outcomes = []
     for start in range(0, episodes, MAX_PARALLEL):
         size = min(MAX_PARALLEL, episodes - start)
@@ -90,7 +98,7 @@ def evaluate_cell(
         outcomes.append(stats)
     cat = {k: torch.cat([getattr(s, k) for s in outcomes]) for k in ("won", "returns", "dead_allies", "dead_enemies")}
     return {
-        "attack": attack,
+        "attack": attack_label(attack, options),
         "test_eps": eps,
         "episodes": episodes,
         "win_rate": float(cat["won"].mean()),

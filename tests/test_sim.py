@@ -176,12 +176,18 @@ def test_stalker_shot_shields_first_then_armor(shield, health_after, shield_afte
 @pytest.mark.parametrize(("shield", "health_after"), [(50, 80), (10, 75), (0, 66)])
 def test_zealot_two_attacks_each_lose_armor(shield, health_after):
     # 8 x2 on a stalker (armor 1): with 10 shield the first attack is absorbed, the second overflows by 6 -> 5
-    env = arena("2s3z", [(3, 3), (3, 6), (10, 10), (3, 12), (3, 15), (11.2, 10), (30, 20), (30, 25), (30, 28), (30, 31)],
+    far_away = [(3, 3), (3, 6), (3, 12), (3, 15), (30, 20), (30, 25), (30, 28), (30, 31)]
+    env = arena("2s3z", far_away[:2] + [(10, 10)] + far_away[2:4] + [(11.2, 10)] + far_away[4:],
                 health=[0, 0, 100, 0, 0, 80, 80, 100, 100, 100], shield=[0, 0, 50, 0, 0, shield, 80, 50, 50, 50],
                 cooldown=[FAR, FAR, 0, FAR, FAR] + [FAR] * 5)
     step(env, 0, 0, 6, 0, 0)
     assert env.battle.health[0, 5] == health_after
     assert env.battle.shield[0, 5] == max(shield - 16, 0)
+
+
+def _split(raw: float, hits: int, shield: float, armor: float) -> tuple[float, float]:
+    shield_left, damage = split_damage(*(torch.tensor([float(v)]) for v in (raw, hits, shield, armor)))
+    return shield_left.item(), damage.item()
 
 
 def _sequential(hits: list[float], shield: float, armor: float) -> tuple[float, float]:
@@ -198,8 +204,7 @@ def _sequential(hits: list[float], shield: float, armor: float) -> tuple[float, 
 @settings(max_examples=200, deadline=None)
 @given(hit=st.integers(1, 40), shield=st.integers(0, 100), armor=st.integers(0, 3))
 def test_split_damage_is_exact_for_one_attack(hit, shield, armor):
-    got = split_damage(torch.tensor([float(hit)]), torch.tensor([1.0]), torch.tensor([float(shield)]), torch.tensor([float(armor)]))
-    assert (got[0].item(), got[1].item()) == _sequential([hit], shield, armor)
+    assert _split(hit, 1, shield, armor) == _sequential([hit], shield, armor)
 
 
 @settings(max_examples=200, deadline=None)
@@ -208,13 +213,11 @@ def test_split_damage_is_exact_for_equal_attacks_above_the_floor(hit, n, shield,
     partial = (n * hit - shield) % hit  # overflow of the attack that breaks the shield, if any
     if 0 < partial < armor + 0.5 and shield < n * hit:
         return  # that attack is floored at 0.5, which the aggregate does not see (documented)
-    got = split_damage(torch.tensor([float(n * hit)]), torch.tensor([float(n)]), torch.tensor([float(shield)]), torch.tensor([float(armor)]))
-    assert (got[0].item(), got[1].item()) == _sequential([hit] * n, shield, armor)
+    assert _split(n * hit, n, shield, armor) == _sequential([hit] * n, shield, armor)
 
 
 def test_split_damage_floors_each_attack_at_half_a_point():
-    _, damage = split_damage(torch.tensor([4.0]), torch.tensor([2.0]), torch.tensor([0.0]), torch.tensor([2.0]))
-    assert damage.item() == 1.0
+    assert _split(4, 2, 0, 2) == (0.0, 1.0)
 
 
 # --- shields -----------------------------------------------------------------------------------------------
@@ -309,7 +312,8 @@ def test_move_goes_two_units_over_a_step_at_most_unit_speed():
     env.place(ally_start=torch.tensor([[30.0, 28.0]]))
     step(env, 2, 4, 5)
     travel = UNITS["marine"].speed * LOOPS_PER_STEP
-    assert torch.allclose(env.battle.pos[0, :3], torch.tensor([(10, 10 + travel), (10 + travel, 14), (10 - travel, 18)]))
+    expected = torch.tensor([(10, 10 + travel), (10 + travel, 14), (10 - travel, 18)])
+    assert torch.allclose(env.battle.pos[0, :3], expected)
 
 
 # --- seeding and batching ----------------------------------------------------------------------------------

@@ -105,9 +105,11 @@ class SimEnv(BatchedEnv):
         Keys are Battle fields (pos [k, N, 2], health, shield, cooldown, since_hit [k, N], enemy_target,
         t, ...), slots agents first then enemies. Dead units lose their shields; observations are refreshed.
         """
-        idx = torch.arange(self.batch_size, device=self.device) if env_ids is None else torch.as_tensor(env_ids, device=self.device)
+        everyone = torch.arange(self.batch_size, device=self.device)
+        idx = everyone if env_ids is None else torch.as_tensor(env_ids, device=self.device)
         for key, value in values.items():
-            getattr(self.battle, key)[idx] = torch.as_tensor(value, device=self.device).to(getattr(self.battle, key).dtype)
+            field = getattr(self.battle, key)
+            field[idx] = torch.as_tensor(value, device=self.device).to(field.dtype)
         b = self.battle
         b.shield = torch.where(b.health > 0, b.shield, 0.0)
         self._current = observe(self.roster, b)
@@ -116,14 +118,16 @@ class SimEnv(BatchedEnv):
     def _checked(self, actions: torch.Tensor) -> torch.Tensor:
         actions = actions.to(self.device, torch.long)
         if actions.shape != (self.batch_size, self.info.n_agents):
-            raise ValueError(f"actions must have shape ({self.batch_size}, {self.info.n_agents}), got {tuple(actions.shape)}")
+            expected = (self.batch_size, self.info.n_agents)
+            raise ValueError(f"actions must have shape {expected}, got {tuple(actions.shape)}")
+        clamped = actions.clamp(0, self.info.n_actions - 1)
         if self.debug:
             in_range = (actions >= 0) & (actions < self.info.n_actions)
-            ok = in_range & self._current.avail.gather(2, actions.clamp(0, self.info.n_actions - 1).unsqueeze(-1)).squeeze(-1)
+            ok = in_range & self._current.avail.gather(2, clamped.unsqueeze(-1)).squeeze(-1)
             if not bool(ok.all()):
                 bad = (~ok).nonzero()[:5].tolist()
                 raise ValueError(f"unavailable actions at (env, agent) {bad}: {[int(actions[e, a]) for e, a in bad]}")
-        return actions.clamp(0, self.info.n_actions - 1)
+        return clamped
 
     def _outcome(self, alive: torch.Tensor, enemy_before: torch.Tensor,
                  enemy_alive_before: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:

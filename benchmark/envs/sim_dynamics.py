@@ -76,11 +76,17 @@ def advance(r: Roster, b: Battle, actions: torch.Tensor) -> None:
     _apply_damage(r, b, target, fires)
     _regenerate(r, b)
     b.pos = _separate(r, new_pos, b.health > 0)
-    b.cooldown = torch.where(fires, r.cooldown - (LOOPS_PER_STEP - fire_time), (b.cooldown - LOOPS_PER_STEP).clamp(min=0))
+    reloaded = r.cooldown - (LOOPS_PER_STEP - fire_time)
+    b.cooldown = torch.where(fires, reloaded, (b.cooldown - LOOPS_PER_STEP).clamp(min=0))
+
+
+def norm(vectors: torch.Tensor) -> torch.Tensor:
+    """Length of [..., 2] vectors (elementwise hypot is cheaper than a reduction over a dimension of 2)."""
+    return torch.hypot(vectors[..., 0], vectors[..., 1])
 
 
 def _distances(pos: torch.Tensor) -> torch.Tensor:
-    return (pos.unsqueeze(2) - pos.unsqueeze(1)).square().sum(-1).sqrt()
+    return norm(pos.unsqueeze(2) - pos.unsqueeze(1))
 
 
 def _nearest(dist: torch.Tensor, allowed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -108,7 +114,8 @@ def _orders(r: Roster, b: Battle, actions: torch.Tensor, alive: torch.Tensor,
     # else attack-move to the agents' start.
     cur = b.enemy_target
     keep = (cur >= 0) & in_reach[:, n_a:].gather(2, cur.clamp(min=0).unsqueeze(-1)).squeeze(-1)
-    fresh = torch.where(has_reach[:, n_a:], near_reach[:, n_a:], torch.where(has_sight[:, n_a:], near_sight[:, n_a:], -1))
+    chase = torch.where(has_sight[:, n_a:], near_sight[:, n_a:], -1)
+    fresh = torch.where(has_reach[:, n_a:], near_reach[:, n_a:], chase)
     enemy_target = torch.where(keep, cur, fresh)
     b.enemy_target = torch.where(alive[:, n_a:], enemy_target, -1)
 
@@ -118,11 +125,9 @@ def _orders(r: Roster, b: Battle, actions: torch.Tensor, alive: torch.Tensor,
     return target, moving, goal
 
 
-def _at(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """values[b, index[b, i]] for [B, N, ...] values."""
-    if values.dim() == 3:
-        return values.gather(1, index.unsqueeze(-1).expand(-1, -1, values.shape[-1]))
-    return values.gather(1, index)
+def _at(points: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """points[b, index[b, i]] for [B, N, 2] points."""
+    return points.gather(1, index.unsqueeze(-1).expand(-1, -1, points.shape[-1]))
 
 
 def _move_and_fire(r: Roster, b: Battle, target: torch.Tensor, moving: torch.Tensor, goal: torch.Tensor,
@@ -133,25 +138,28 @@ def _move_and_fire(r: Roster, b: Battle, target: torch.Tensor, moving: torch.Ten
     start_dist = dist.gather(2, ti.unsqueeze(-1)).squeeze(-1)
     reach = r.reach[r.slots, ti]
     vec = torch.where(moving.unsqueeze(-1), goal, _at(b.pos, ti)) - b.pos
-    length = vec.square().sum(-1).sqrt()
+    length = norm(vec)
     wanted = torch.where(moving, length, (start_dist - reach).clamp(min=0) * has)
     travel = torch.minimum(wanted, r.speed * LOOPS_PER_STEP)
     new_pos = b.pos + vec * (travel / length.clamp(min=1e-6)).unsqueeze(-1)
 
     fire_time = torch.maximum(b.cooldown, travel / r.speed.clamp(min=1e-6))
-    end_dist = (new_pos - _at(new_pos, ti)).square().sum(-1).sqrt()
+    end_dist = norm(new_pos - _at(new_pos, ti))
     in_reach = (start_dist <= reach) | (end_dist <= reach + 1e-4)
     fires = has & ~moving & in_reach & (fire_time < LOOPS_PER_STEP)
     return new_pos, fires, fire_time
 
 
 def _apply_damage(r: Roster, b: Battle, target: torch.Tensor, fires: torch.Tensor) -> None:
-    """Sum each target's incoming volleys (raw damage and number of attacks), then split it (see split_damage)."""
+    """Sum each target's incoming volleys (raw damage and number of attacks), then split it (see split_damage).
+
+    The sums are of whole and half points, exact in float32 in any order, so scatter_add stays deterministic
+    even where (CUDA) it adds in no fixed order."""
     ti = target.clamp(min=0)
     attacks = r.attacks * fires
     per_unit = torch.stack([r.hit[r.slots, ti] * attacks, attacks], -1)  # [B, attacker, 2]
-    onto = (ti.unsqueeze(-1) == r.slots) & fires.unsqueeze(-1)  # [B, attacker, target]
-    raw, hits = (onto.unsqueeze(-1) * per_unit.unsqueeze(2)).sum(1).unbind(-1)
+    totals = torch.zeros_like(per_unit).scatter_add_(1, ti.unsqueeze(-1).expand(-1, -1, 2), per_unit)
+    raw, hits = totals.unbind(-1)
     shield, health_damage = split_damage(raw, hits, b.shield, r.armor)
     b.health = (b.health - health_damage).clamp(min=0)
     b.shield = shield
@@ -188,7 +196,7 @@ def _regenerate(r: Roster, b: Battle) -> None:
 def _separate(r: Roster, pos: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:
     """One soft pass of pushing overlapping living units apart, then the map border."""
     diff = pos.unsqueeze(2) - pos.unsqueeze(1)  # [B, i, j, 2]: from j to i
-    dist = diff.square().sum(-1).sqrt()
+    dist = norm(diff)
     pair = r.collide & alive.unsqueeze(2) & alive.unsqueeze(1)
     overlap = (r.min_gap - dist).clamp(min=0) * pair
     direction = torch.where((dist > 1e-6).unsqueeze(-1), diff / dist.clamp(min=1e-6).unsqueeze(-1), r.fallback)

@@ -11,7 +11,7 @@ import torch
 
 from benchmark.envs.base import Observation
 from benchmark.envs.maps import SHOOT_RANGE, SIGHT_RANGE
-from benchmark.envs.sim_dynamics import Battle
+from benchmark.envs.sim_dynamics import Battle, norm
 from benchmark.envs.sim_roster import Roster
 
 
@@ -20,7 +20,7 @@ def observe(r: Roster, b: Battle) -> Observation:
     alive = b.health > 0
     alive_a = alive[:, :n_a]
     rel = b.pos.unsqueeze(1) - b.pos[:, :n_a].unsqueeze(2)  # [B, observer, unit, 2]: unit - observer
-    dist = rel.square().sum(-1).sqrt()
+    dist = norm(rel)
     avail = available_actions(r, b.pos[:, :n_a], alive, dist[:, :, n_a:])
     seen = (dist < SIGHT_RANGE) & alive.unsqueeze(1) & alive_a.unsqueeze(2)
     geometry = torch.cat([dist.unsqueeze(-1), rel], -1) / SIGHT_RANGE

@@ -1,0 +1,96 @@
+"""atla and paad: QMIX trained against a learned adversary, alternating the two learners (ATLA, Zhang et
+al. ICLR 2021; with PA-AD's adversary, Sun et al. ICLR 2022, this is their PA-ATLA).
+
+A cycle is method.adversary_iters PPO iterations of the adversary against the frozen current QMIX (in the
+adversary's own environments; those env steps are not counted in the run's env_steps, but their time is in
+its wall clock), then method.agent_iters QMIX iterations (one collected batch and one update each) under
+the adversary's sampled perturbations. No cycle starts while the ramped eps is still 0: an adversary is
+pointless before there is anything to perturb.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from benchmark.attacks.adversary import AdversaryPerturb, new_adversary
+from benchmark.attacks.adversary_training import AdversaryTrainer
+from benchmark.attacks.learned import ADVERSARY_SEED
+from benchmark.config import AdversaryConfig, RunConfig
+from benchmark.envs import make_env
+from benchmark.methods.perturbing import PerturbingMethod
+from benchmark.qmix.learner import QLearner
+from benchmark.runner import Perturb
+
+
+class Alternating(PerturbingMethod):
+    kind: ClassVar[str]
+
+    def __init__(self, cfg: RunConfig, learner: QLearner) -> None:
+        super().__init__(cfg, learner)
+        self.adversary_cfg = AdversaryConfig()
+        self.seed = cfg.train.seed + ADVERSARY_SEED
+        self.adversary = new_adversary(self.kind, learner.mac.info, self.adversary_cfg, self.seed, learner.mac.device)
+        self._trainer: AdversaryTrainer | None = None
+        self._pending: dict | None = None  # a checkpointed trainer state, loaded once its env exists
+        self.agent_iters_left = 0
+
+    @property
+    def trainer(self) -> AdversaryTrainer:
+        """Built on first use, so that a run whose eps stays 0 never starts the adversary's environments."""
+        if self._trainer is None:
+            mac, env_cfg, m = self.learner.mac, self.cfg.env, self.cfg.method
+            env = make_env(env_cfg.backend, env_cfg.map, self.adversary_cfg.rollout_envs, self.seed, mac.device)
+            self._trainer = AdversaryTrainer(
+                self.adversary, mac, env, self.adversary_cfg, m.victims, m.clip_obs, m.attack_steps, self.seed
+            )
+            if self._pending is not None:
+                self._trainer.load_state_dict(self._pending)
+                self._pending = None
+        return self._trainer
+
+    def collect_perturb(self, env_steps: int) -> Perturb | None:
+        eps = self.eps_at(env_steps)
+        if eps == 0:
+            return None
+        if self.agent_iters_left == 0:
+            for _ in range(self.cfg.method.adversary_iters):
+                self.trainer.iteration(eps)
+            self.agent_iters_left = self.cfg.method.agent_iters
+        self.agent_iters_left -= 1
+        m = self.cfg.method
+        return AdversaryPerturb(
+            self.adversary, self.learner.mac, eps, self.victims, m.clip_obs, m.attack_steps, self.generator, sample=True
+        )
+
+    @property
+    def adversary_env_steps(self) -> int:
+        if self._trainer is not None:
+            return self._trainer.env_steps
+        return int(self._pending["env_steps"]) if self._pending is not None else 0
+
+    def state_dict(self) -> dict:
+        trainer = self._trainer.state_dict() if self._trainer is not None else self._pending
+        return {
+            **super().state_dict(),
+            "adversary": self.adversary.state_dict(),
+            "trainer": trainer,
+            "agent_iters_left": self.agent_iters_left,
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.adversary.load_state_dict(state["adversary"])
+        self.agent_iters_left = int(state["agent_iters_left"])
+        if state["trainer"] is not None:
+            if self._trainer is not None:
+                self._trainer.load_state_dict(state["trainer"])
+            else:
+                self._pending = state["trainer"]
+
+
+class Atla(Alternating):
+    kind = "atla"
+
+
+class PaAtla(Alternating):
+    kind = "paad"

@@ -1,0 +1,126 @@
+"""Build a report directory from run directories: the one function the command calls."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from benchmark.errors import UserError
+from benchmark.records import atomic_write_bytes, atomic_write_text
+from benchmark.report import figures as fig
+from benchmark.report.aggregate import seed_scores, summarise, training_cost, training_curves
+from benchmark.report.compare import ALPHA, compare, read_baseline
+from benchmark.report.content import Comparison, ReportContent
+from benchmark.report.facts import gather_facts
+from benchmark.report.html import render_html
+from benchmark.report.pdf import render_pdf
+from benchmark.report.runs import Run, collect_runs
+from benchmark.report.stats import DEFAULT_REPS
+from benchmark.report.tables import paper_tables, to_html, to_latex, to_markdown
+
+TITLE = "robust-qmix report"
+TABLE_FORMATS = {"md": to_markdown, "tex": to_latex, "html": to_html}
+FIGURE_FORMATS = ("png", "pdf")
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    out: Path
+    runs: int
+    skipped: int
+    pages: int  # of report.pdf
+    files: tuple[Path, ...]
+
+
+class _Writer:
+    """Atomic writes under the report folder, remembering what this report produced."""
+
+    def __init__(self, out: Path) -> None:
+        self.out, self.written = Path(out), []
+
+    def __call__(self, relative: str, data: bytes | str) -> None:
+        path = self.out / relative
+        (atomic_write_text if isinstance(data, str) else atomic_write_bytes)(path, data)
+        self.written.append(path)
+
+    def remove_stale(self) -> None:
+        """Tables and figures of an earlier report in the same folder that this one did not produce (an
+        attack no longer evaluated, say) would otherwise sit beside the new ones as if current."""
+        keep = set(self.written)
+        for folder, suffixes in (("tables", TABLE_FORMATS), ("figures", FIGURE_FORMATS)):
+            for path in (self.out / folder).glob("*"):
+                if path.is_file() and path.suffix.lstrip(".") in suffixes and path not in keep:
+                    path.unlink()
+
+
+def build_report(
+    paths: Sequence[Path],
+    out: Path,
+    baseline: Path | None = None,
+    reps: int = DEFAULT_REPS,
+    warn: Callable[[str], None] = lambda message: None,
+) -> ReportResult:
+    """Summarise the runs under `paths` into `out`; a run that cannot be summarised is reported via `warn`
+    and left out, and UserError is raised only when nothing can be summarised or an input is unusable."""
+    if reps < 1:
+        raise UserError(f"--reps must be >= 1, got {reps}")
+    baseline_frame = read_baseline(baseline) if baseline is not None else None  # fail before the slow part
+    found = collect_runs(paths)
+    for skipped in found.skipped:
+        warn(f"left out {skipped.reason}")
+    if not found.runs:
+        raise UserError(f"none of the {len(found.skipped)} run directories found can be summarised (see the warnings)")
+    summary = summarise(found.runs, reps)
+    comparison = None
+    if baseline_frame is not None:
+        summary, gone = compare(summary, baseline_frame)
+        comparison = Comparison(Path(baseline), summary, gone, ALPHA)
+        if not gone.empty:
+            warn(f"{len(gone)} cell(s) of the baseline have no runs now (listed in the report)")
+    write = _Writer(out)
+    write("summary.csv", summary.to_csv(index=False))
+    tables = paper_tables(summary, reps)
+    for table in tables:
+        for suffix, render in TABLE_FORMATS.items():
+            write(f"tables/{table.name}.{suffix}", render(table))
+    with fig.report_style():
+        figures = _figures(found.runs, summary, reps)
+        images = {f.name: _write_figure(write, f) for f in figures}
+        generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        facts = gather_facts(found.runs, found.skipped)
+        content = ReportContent(TITLE, generated, facts, tuple(tables), tuple(figures), comparison, reps)
+        write("report.html", render_html(content, images))
+        pdf, pages = render_pdf(content)
+        write("report.pdf", pdf)
+    write.remove_stale()
+    return ReportResult(Path(out), len(found.runs), len(found.skipped), pages, tuple(write.written))
+
+
+def _figures(runs: Sequence[Run], summary: pd.DataFrame, reps: int) -> list[fig.ReportFigure]:
+    return [
+        *fig.win_rate_vs_eps(summary),
+        *fig.training_curves(training_curves(runs, reps)),
+        *fig.heatmaps(summary),
+        *fig.robustness_profiles(seed_scores(runs), reps),
+        *fig.training_cost(training_cost(runs)),
+    ]
+
+
+def _write_figure(write: _Writer, figure: fig.ReportFigure) -> bytes:
+    """Write the figure in every format; return its PNG for embedding."""
+    rendered = {suffix: _save(figure.figure, suffix) for suffix in FIGURE_FORMATS}
+    for suffix, data in rendered.items():
+        write(f"figures/{figure.name}.{suffix}", data)
+    return rendered["png"]
+
+
+def _save(figure: Figure, suffix: str) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=suffix)
+    return buffer.getvalue()

@@ -1,0 +1,35 @@
+"""The `robust-qmix report` command (registered in benchmark/cli.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.text import Text
+
+from benchmark.report.stats import DEFAULT_REPS
+
+_stderr = Console(stderr=True)
+
+
+@click.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Report folder, e.g. reports/NAME.")
+@click.option(
+    "--baseline",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="summary.csv of an earlier report: adds per-cell differences and their significance.",
+)
+@click.option("--reps", type=int, default=DEFAULT_REPS, show_default=True, help="Bootstrap resamples per confidence interval.")
+def report(runs: tuple[Path, ...], out: Path, baseline: Path | None, reps: int) -> None:
+    """Summarise RUNS (run directories or sweep roots) into tables, figures, report.html and report.pdf."""
+    from benchmark.report.build import build_report  # the plotting stack loads only when a report is made
+
+    def warn(message: str) -> None:
+        # Text, not markup: run paths and attack labels such as pgd[steps=30] contain brackets
+        _stderr.print(Text.assemble(("warning: ", "yellow"), message), soft_wrap=True)
+
+    result = build_report(list(runs), out, baseline, reps, warn)
+    skipped = f", {result.skipped} left out" if result.skipped else ""
+    _stderr.print(Text(f"report {result.out}: {result.runs} run(s){skipped}; open {result.out / 'report.html'}"), soft_wrap=True)

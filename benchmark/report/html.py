@@ -1,0 +1,150 @@
+"""report.html: one self-contained page (inline CSS, figures as data: URIs, no script, no network)."""
+
+from __future__ import annotations
+
+import base64
+import html
+
+import pandas as pd
+
+from benchmark.report.compare import DROP, NEW, RISE, SAME
+from benchmark.report.content import Comparison, ReportContent
+from benchmark.report.facts import Facts
+from benchmark.report.labels import attack_name, method_name
+from benchmark.report.tables import to_html
+
+esc = html.escape
+
+_CSS = """
+body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; color: #222; margin: 2rem auto; max-width: 1250px;
+       padding: 0 1rem; line-height: 1.4; }
+h1 { margin-bottom: 0.2rem; } h2 { border-bottom: 1px solid #ccc; padding-bottom: 0.2rem; margin-top: 2.2rem; }
+.meta { color: #555; margin-top: 0; }
+nav a { margin-right: 1rem; }
+table { border-collapse: collapse; font-size: 0.85rem; margin: 0.5rem 0 1.5rem; }
+caption { caption-side: bottom; text-align: left; font-size: 0.8rem; color: #444; padding-top: 0.4rem; max-width: 1100px; }
+.scroll { overflow-x: auto; }
+table.paper { border-top: 2px solid #222; border-bottom: 2px solid #222; font-variant-numeric: tabular-nums; }
+table.paper thead tr:last-child th { border-bottom: 1px solid #222; }
+table.paper th.map { border-bottom: 1px solid #888; }
+table.paper th, table.paper td { padding: 0.2rem 0.45rem; text-align: center; white-space: nowrap; }
+table.paper tbody th { text-align: left; font-weight: normal; }
+table.paper .ci { color: #555; font-size: 0.9em; }
+table.paper td.best .ci { color: inherit; }
+table.facts th { text-align: left; font-weight: normal; color: #555; padding: 0.1rem 1rem 0.1rem 0; vertical-align: top; }
+table.facts td { padding: 0.1rem 0; font-family: "DejaVu Sans Mono", monospace; font-size: 0.8rem; word-break: break-word; }
+table.data th, table.data td { border-bottom: 1px solid #ddd; padding: 0.15rem 0.5rem; text-align: left; }
+.warn { background: #fff4e0; border-left: 4px solid #e69f00; padding: 0.5rem 1rem; }
+.drop { color: #b2182b; font-weight: bold; } .rise { color: #2166ac; font-weight: bold; }
+figure { margin: 1.5rem 0 2.5rem; page-break-inside: avoid; }
+figure img { max-width: 100%; height: auto; display: block; }
+figcaption { font-size: 0.85rem; color: #444; margin-top: 0.4rem; }
+.columns { display: flex; flex-wrap: wrap; gap: 0 3rem; }
+"""
+
+
+def render_html(content: ReportContent, images: dict[str, bytes]) -> str:
+    """`images` maps each figure's name to its PNG bytes."""
+    sections = [
+        ("runs", "Runs and configuration", _facts_section(content.facts)),
+        ("tables", "Win-rate tables", "".join(f'<div class="scroll">{to_html(t)}</div>' for t in content.tables)),
+    ]
+    if content.comparison is not None:
+        sections.append(("comparison", "Comparison with the baseline", _comparison_section(content.comparison)))
+    sections.append(("figures", "Figures", "".join(_figure(f.name, f.title, f.caption, images[f.name]) for f in content.figures)))
+    sections.append(("statistics", "How the numbers are computed", _statistics(content.reps)))
+    nav = "".join(f'<a href="#{key}">{esc(title)}</a>' for key, title, _ in sections)
+    body = "".join(f'<section id="{key}"><h2>{esc(title)}</h2>{inner}</section>' for key, title, inner in sections)
+    runs = len(content.facts.runs)
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+        f"<title>{esc(content.title)}</title><style>{_CSS}</style></head><body>"
+        f"<header><h1>{esc(content.title)}</h1><p class=\"meta\">Generated {esc(content.generated)} by robust-qmix report "
+        f"from {runs} run{'s' if runs != 1 else ''}.</p></header><nav>{nav}</nav>{body}</body></html>\n"
+    )
+
+
+def _pairs_table(pairs) -> str:
+    rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in pairs)
+    return f'<table class="facts">{rows}</table>'
+
+
+def _facts_section(facts: Facts) -> str:
+    blocks = [f"<div><h3>{esc(heading)}</h3>{_pairs_table(pairs)}</div>" for heading, pairs in facts.sections]
+    parts = [f'<div class="columns">{"".join(blocks)}</div>']
+    if facts.skipped:
+        items = "".join(f"<li>{esc(s.reason)}</li>" for s in facts.skipped)
+        parts.append(f'<div class="warn"><strong>{len(facts.skipped)} run(s) left out</strong><ul>{items}</ul></div>')
+    table = facts.runs.to_html(index=False, classes="data", border=0, na_rep="–")
+    parts.append(f'<details><summary>All {len(facts.runs)} runs</summary><div class="scroll">{table}</div></details>')
+    return "".join(parts)
+
+
+def _figure(name: str, title: str, caption: str, png: bytes) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return (
+        f'<figure id="fig-{esc(name)}"><img src="data:image/png;base64,{data}" alt="{esc(title)}">'
+        f"<figcaption><strong>{esc(title)}.</strong> {esc(caption.removeprefix(title).lstrip('.: '))}</figcaption></figure>"
+    )
+
+
+def comparison_rows(comparison: Comparison) -> pd.DataFrame:
+    """The significant changes, drops first, in display form; shared with the PDF."""
+    cells = comparison.cells[comparison.cells["change"].isin([DROP, RISE])]
+    cells = cells.sort_values(["change", "p_holm"], key=lambda c: c.map({DROP: 0, RISE: 1}) if c.name == "change" else c)
+    return pd.DataFrame(
+        {
+            "change": cells["change"],
+            "backend": cells["backend"],
+            "map": cells["map"],
+            "method": [method_name(m) for m in cells["method"]],
+            "train ε": cells["train_eps"].map("{:g}".format),
+            "attack": [attack_name(a) for a in cells["attack"]],
+            "test ε": cells["test_eps"].map("{:g}".format),
+            "baseline (%)": (100 * cells["baseline_mean"]).map("{:.0f}".format),
+            "now (%)": (100 * cells["mean"]).map("{:.0f}".format),
+            "Δ pooled (pp)": (100 * cells["diff"]).map("{:+.1f}".format),
+            "p (Holm)": cells["p_holm"].map("{:.2g}".format),
+        }
+    )
+
+
+def comparison_counts(comparison: Comparison) -> str:
+    counts = comparison.cells["change"].value_counts()
+    text = ", ".join(f"{counts.get(k, 0)} {k}" for k in (DROP, RISE, SAME, NEW))
+    return f"{len(comparison.cells)} cells compared with {comparison.baseline}: {text}; {len(comparison.gone)} baseline cell(s) missing now."
+
+
+def _comparison_section(comparison: Comparison) -> str:
+    rows = comparison_rows(comparison)
+    parts = [f"<p>{esc(comparison_counts(comparison))}</p>", f"<p>{esc(COMPARISON_NOTE.format(alpha=comparison.alpha))}</p>"]
+    if rows.empty:
+        parts.append("<p>No cell changed significantly.</p>")
+    else:
+        table = rows.to_html(index=False, classes="data", border=0)
+        for change in (DROP, RISE):
+            table = table.replace(f"<td>{change}</td>", f'<td class="{change}">{change}</td>')
+        parts.append(f'<div class="scroll">{table}</div>')
+    if not comparison.gone.empty:
+        parts.append(f'<div class="warn">Baseline cells without runs now:{comparison.gone.to_html(index=False, classes="data", border=0)}</div>')
+    return "".join(parts)
+
+
+COMPARISON_NOTE = (
+    "Per cell, Fisher's exact test (two-sided) on wins and losses pooled over all test episodes of all seeds, "
+    "p-values Holm-adjusted over all compared cells, significant at {alpha:g}. Δ is the difference of pooled "
+    "per-episode win rates. The test conditions on the evaluated policies: seed-to-seed variation of training "
+    "is not part of it."
+)
+
+STATISTICS_NOTE = (
+    "Each cell's win rate is the fraction of greedy test episodes won (a time-out is not a win), one value per "
+    "seed. Mean and IQM (interquartile mean, the 25% trimmed mean) are over seeds; their 95% confidence "
+    "intervals are rliable's stratified percentile bootstrap with {reps} resamples, each cell its own stratum, "
+    "resampling seeds. Tables show mean ± half the interval's width in percent; a cell from a single seed "
+    "shows no interval. summary.csv holds every number, IQM and interval bounds included."
+)
+
+
+def _statistics(reps: int) -> str:
+    return f"<p>{esc(STATISTICS_NOTE.format(reps=reps))}</p>"

@@ -1,0 +1,180 @@
+"""Paper-style tables: methods as rows, maps x test eps as columns, one table per (backend, attack).
+
+One model (`PaperTable`) is rendered three ways (Markdown, LaTeX booktabs, HTML), so the three always agree
+on numbers and on which cell is bold.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+from itertools import groupby
+
+import pandas as pd
+
+from benchmark.report.labels import attack_order, attack_phrase, eps_text, method_order, row_label, slug
+
+
+@dataclass(frozen=True)
+class Cell:
+    mean: float
+    low: float
+    high: float
+    seeds: int
+    bold: bool
+
+    def parts(self) -> tuple[str, str | None]:
+        """Mean and CI half-width in percent; no half-width for one seed, whose interval says nothing."""
+        half = (self.high - self.low) / 2
+        width = f"{100 * half:.0f}" if self.seeds > 1 and math.isfinite(half) else None
+        return f"{100 * self.mean:.0f}", width
+
+
+@dataclass(frozen=True)
+class PaperTable:
+    name: str  # file stem
+    title: str
+    caption: str
+    columns: tuple[tuple[str, float], ...]  # (map, test eps)
+    rows: tuple[str, ...]
+    cells: tuple[tuple[Cell | None, ...], ...]
+
+    def map_groups(self) -> list[tuple[str, int]]:
+        """Each map with its number of (consecutive) eps columns, for spanning headers."""
+        return [(m, len(list(g))) for m, g in groupby(c[0] for c in self.columns)]
+
+
+def paper_tables(summary: pd.DataFrame, reps: int) -> list[PaperTable]:
+    backends = sorted(summary["backend"].unique())
+    tables = []
+    for backend in backends:
+        part = summary[summary["backend"] == backend]
+        for attack in attack_order(part["attack"].unique()):
+            prefix = f"{backend}_" if len(backends) > 1 else ""
+            tables.append(_table(part[part["attack"] == attack], f"{prefix}win_rate_{slug(attack)}", reps))
+    return tables
+
+
+def _table(part: pd.DataFrame, name: str, reps: int) -> PaperTable:
+    backend, attack = part["backend"].iloc[0], part["attack"].iloc[0]
+    columns = tuple(sorted({(m, float(e)) for m, e in zip(part["map"], part["test_eps"])}))
+    configs = [(m, float(e)) for m in method_order(part["method"]) for e in sorted(part.loc[part["method"] == m, "train_eps"].unique())]
+    index = {(r.method, r.train_eps, r.map, r.test_eps): r for r in part.itertuples()}
+    grid = [[index.get((m, e, c_map, c_eps)) for c_map, c_eps in columns] for m, e in configs]
+    best = [max((r.mean for r in column if r is not None), default=math.nan) for column in zip(*grid)]
+    cells = tuple(
+        tuple(None if r is None else Cell(r.mean, r.mean_ci_low, r.mean_ci_high, r.seeds, math.isclose(r.mean, b)) for r, b in zip(row, best))
+        for row in grid
+    )
+    seeds = sorted(part["seeds"].unique())
+    seed_text = f"{seeds[0]}" if len(seeds) == 1 else f"{seeds[0]} to {seeds[-1]}"
+    caption = (
+        f"Test win rate (%) {attack_phrase(attack)} on the {backend} backend: mean over seeds "
+        f"± half-width of the 95% stratified-bootstrap confidence interval (rliable, {reps} resamples); "
+        f"columns are maps × test ε; best mean per column in bold; {seed_text} seed(s) per cell."
+    )
+    title = f"Win rate {attack_phrase(attack)} ({backend})"
+    return PaperTable(name, title, caption, columns, tuple(row_label(m, e) for m, e in configs), cells)
+
+
+# ---- Markdown
+
+
+def to_markdown(table: PaperTable) -> str:
+    header = ["Method", *(f"{m} ε={eps_text(e)}" for m, e in table.columns)]
+    lines = [f"### {table.title}", "", _md_row(header), _md_row([":--", *["--:"] * len(table.columns)])]
+    for label, row in zip(table.rows, table.cells):
+        lines.append(_md_row([label, *(_md_cell(c) for c in row)]))
+    return "\n".join([*lines, "", table.caption, ""])
+
+
+def _md_row(cells: list[str]) -> str:
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+
+def _md_cell(cell: Cell | None) -> str:
+    if cell is None:
+        return "–"
+    mean, half = cell.parts()
+    text = f"{mean} ± {half}" if half else mean
+    return f"**{text}**" if cell.bold else text
+
+
+# ---- LaTeX (booktabs)
+
+_LATEX = {c: f"\\{c}" for c in "&%$#_{}"} | {
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "\\": r"\textbackslash{}",
+    "ε": r"$\epsilon$",
+    "±": r"$\pm$",
+    "×": r"$\times$",
+    "–": "--",
+}
+
+
+def latex_escape(text: str) -> str:
+    return "".join(_LATEX.get(c, c) for c in text)
+
+
+def to_latex(table: PaperTable) -> str:
+    groups = table.map_groups()
+    spec = "l" + "".join(" " + "c" * n for _, n in groups)
+    spans, rules, start = [], [], 2
+    for name, n in groups:
+        spans.append(rf"\multicolumn{{{n}}}{{c}}{{{latex_escape(name)}}}")
+        rules.append(rf"\cmidrule(lr){{{start}-{start + n - 1}}}")
+        start += n
+    lines = [
+        "% Requires \\usepackage{booktabs,graphicx}.",
+        r"\begin{table}[tbp]",
+        r"\centering",
+        rf"\caption{{{latex_escape(table.caption)}}}",
+        rf"\label{{tab:{table.name.replace('_', '-')}}}",
+        r"\resizebox{\linewidth}{!}{%",
+        rf"\begin{{tabular}}{{{spec}}}",
+        r"\toprule",
+        " & ".join(["", *spans]) + r" \\",
+        " ".join(rules),
+        " & ".join([r"Method \quad test $\epsilon$", *(eps_text(e) for _, e in table.columns)]) + r" \\",
+        r"\midrule",
+        *(" & ".join([latex_escape(label), *map(_latex_cell, row)]) + r" \\" for label, row in zip(table.rows, table.cells)),
+        r"\bottomrule",
+        r"\end{tabular}}",
+        r"\end{table}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _latex_cell(cell: Cell | None) -> str:
+    if cell is None:
+        return "--"
+    mean, half = cell.parts()
+    text = f"{mean} $\\pm$ {half}" if half else mean
+    return rf"\textbf{{{text}}}" if cell.bold else text
+
+
+# ---- HTML
+
+
+def to_html(table: PaperTable) -> str:
+    esc = html.escape
+    spans = "".join(f'<th colspan="{n}" class="map">{esc(m)}</th>' for m, n in table.map_groups())
+    eps = "".join(f"<th>{esc(eps_text(e))}</th>" for _, e in table.columns)
+    body = "".join(
+        f'<tr><th scope="row">{esc(label)}</th>{"".join(map(_html_cell, row))}</tr>' for label, row in zip(table.rows, table.cells)
+    )
+    return (
+        f'<table class="paper" id="{esc(table.name)}"><caption>{esc(table.caption)}</caption>'
+        f'<thead><tr><th></th>{spans}</tr><tr><th>Method \\ test ε</th>{eps}</tr></thead>'
+        f"<tbody>{body}</tbody></table>"
+    )
+
+
+def _html_cell(cell: Cell | None) -> str:
+    if cell is None:
+        return '<td class="empty">–</td>'
+    mean, half = cell.parts()
+    text = f"{mean}<span class=\"ci\"> ± {half}</span>" if half else mean
+    return f'<td class="best"><strong>{text}</strong></td>' if cell.bold else f"<td>{text}</td>"
