@@ -24,8 +24,9 @@ def cli() -> None:
 
 
 def default_run_dir(cfg: RunConfig) -> Path:
-    e, m = cfg.env, cfg.method
-    return Path("runs") / e.backend / e.map / m.name / f"eps{m.train_eps:g}" / f"seed{cfg.train.seed}"
+    from benchmark.sweep import run_relpath
+
+    return Path("runs") / run_relpath(cfg)
 
 
 def build_config(config_file: Path | None, flags: dict[str, Any], overrides: tuple[str, ...]) -> RunConfig:
@@ -152,6 +153,131 @@ def doctor() -> None:
     for name, ok, detail in checks():
         table.add_row(name, "[green]ok[/]" if ok else "[yellow]missing[/]", detail)
     Console().print(table)
+
+
+@cli.command()
+@click.option("--preset", required=True, help="A preset name (see benchmark/presets/) or a YAML file.")
+@click.option("--out", type=click.Path(path_type=Path), help="Root of the sweep's runs [default: runs/sweeps/PRESET].")
+@click.option("--workers", type=int, default=1, show_default=True, help="Cells run at once.")
+@click.option("--launcher", default="local", show_default=True, help="local (process pool) or ray.")
+@click.option("--address", help="Ray cluster address [default: start a local one].")
+@click.option("--backend", help="sim or sc2 [default: the preset's].")
+@click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
+def sweep(preset, out, workers, launcher, address, backend, dry_run) -> None:
+    """Train and evaluate a preset's grid; finished cells are skipped, interrupted ones resumed."""
+    from benchmark.launchers import LAUNCHERS, LaunchOptions
+    from benchmark.sweep import load_preset, plan
+
+    spec = load_preset(preset)
+    launch, options = LAUNCHERS.get(launcher), LaunchOptions(workers=workers, address=address)
+    root = out or Path("runs") / "sweeps" / spec.name
+    run_plan(spec.name, root, plan(spec, root, backend), launch, options, dry_run)
+
+
+def run_plan(name: str, root: Path, cells: list, launch, options, dry_run: bool = False) -> None:
+    """Show the plan, run its pending cells with a progress bar, and raise UserError if any failed
+    (the body of `sweep`, shared with `regress`)."""
+    from benchmark.sweep import cell_done
+
+    pending = [cell for cell in cells if not cell_done(cell)]
+    Console().print(_plan_table(name, root, cells, pending))
+    if dry_run or not pending:
+        return
+    bar = _progress_cells()
+    task = bar.add_task(f"sweep {name}", total=len(pending))
+    failures = []
+
+    def on_done(result) -> None:
+        where = result.run_dir.relative_to(root) if result.run_dir.is_relative_to(root) else result.run_dir
+        if result.ok:
+            bar.console.print(f"done {where}: {result.env_steps} env steps, {result.eval_rows} eval rows, {result.wall_seconds:.0f} s")
+        else:
+            failures.append(result)
+            bar.console.print(f"[red]failed[/] {where}: {result.error}", highlight=False)
+        bar.advance(task)
+
+    with bar:
+        launch(pending, options, on_done)
+    if failures:
+        first = failures[0]
+        raise UserError(f"{len(failures)} of {len(pending)} cells failed (first: {first.run_dir}: {first.error})")
+    console.print(f"sweep {name}: {len(pending)} cells done under {root}")
+
+
+def _plan_table(name: str, root: Path, cells: list, pending: list) -> Table:
+    todo = {id(c) for c in pending}
+    groups: dict[tuple, list[int]] = {}
+    for cell in cells:
+        c = cell.config
+        key = (c.env.backend, c.env.map, c.method.name, f"{c.method.train_eps:g}")
+        counts = groups.setdefault(key, [0, 0])  # cells, done
+        counts[0] += 1
+        counts[1] += id(cell) not in todo
+    table = Table("backend", "map", "method", "train eps", "cells", "done", "pending", title=f"sweep {name} -> {root}")
+    for key, (total, done) in groups.items():
+        table.add_row(*key, str(total), str(done), str(total - done))
+    table.add_row("", "", "", "total", str(len(cells)), str(len(cells) - len(pending)), str(len(pending)), style="bold")
+    return table
+
+
+def _progress_cells() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("cells"),
+        TimeElapsedColumn(), console=console,
+    )  # fmt: skip
+
+
+@cli.command()
+@click.option("--preset", default="ci", show_default=True, help="The preset to run (a name or a YAML file).")
+@click.option("--baseline", required=True, type=click.Path(dir_okay=False, path_type=Path), help="A report summary.csv, e.g. reports/baselines/ci.csv.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Keep the runs here; finished ones are reused [default: a temporary folder].")
+@click.option("--update", is_flag=True, help="Write the runs' summary as the new baseline instead of failing.")
+@click.option("--workers", type=int, default=1, show_default=True, help="Cells run at once.")
+@click.option("--launcher", default="local", show_default=True, help="local (process pool) or ray.")
+@click.option("--address", help="Ray cluster address [default: start a local one].")
+@click.option("--backend", help="sim or sc2 [default: the preset's].")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a setting of every run, e.g. qmix.lr=0.")
+def regress(preset, baseline, out, update, workers, launcher, address, backend, overrides) -> None:
+    """Run a preset's sweep and exit 1 if any cell wins significantly less often than in BASELINE.
+
+    The test: one-sided Fisher exact per cell on wins pooled over seeds, Holm-adjusted, alpha 0.01
+    (benchmark/regress.py explains the choice)."""
+    import dataclasses
+    import tempfile
+
+    from benchmark import regress as gate
+    from benchmark.launchers import LAUNCHERS, LaunchOptions
+    from benchmark.sweep import load_preset, plan
+
+    spec = load_preset(preset)
+    if overrides:
+        spec = dataclasses.replace(spec, settings={**spec.settings, **dict(parse_override(text) for text in overrides)})
+    old = gate.load_baseline(baseline) if baseline.exists() or not update else None  # fail before the sweep
+    launch, options = LAUNCHERS.get(launcher), LaunchOptions(workers=workers, address=address)
+    with tempfile.TemporaryDirectory(prefix="regress-") as scratch:
+        root = out or Path(scratch)
+        cells = plan(spec, root, backend)
+        run_plan(spec.name, root, cells, launch, options)
+        summary = gate.summary_of([cell.run_dir for cell in cells])
+    wide = Console(width=None if sys.stdout.isatty() else 160)
+    verdict = gate.judge(summary, old) if old is not None else None
+    if verdict is not None:
+        wide.print(gate.verdict_table(verdict, f"{spec.name} vs {baseline}"))
+        wide.print(gate.summary_line(verdict), highlight=False)
+    if update:
+        gate.write_baseline(summary, baseline)
+        wide.print(f"baseline {baseline} written: {len(summary)} cells", highlight=False)
+    elif not verdict.passed:
+        sys.exit(1)
+
+
+def _register_subcommands() -> None:
+    from benchmark.report.command import report
+
+    cli.add_command(report)
+
+
+_register_subcommands()
 
 
 def main() -> None:

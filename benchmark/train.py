@@ -80,7 +80,7 @@ class Trainer:
                 on_progress(self.progress, self._test_row())
             if self.progress.env_steps >= steps:
                 break
-            self._iteration()
+            self.iteration()
             on_progress(self.progress, None)
             if self.progress.env_steps - self.progress.last_checkpoint >= self.cfg.train.checkpoint_interval:
                 self.progress.wall_seconds = base_wall + time.perf_counter() - started
@@ -94,7 +94,8 @@ class Trainer:
         due = p.env_steps - p.last_test >= self.cfg.train.test_interval
         return due or (p.env_steps >= self.cfg.train.steps and p.last_test < p.env_steps)
 
-    def _iteration(self) -> None:
+    def iteration(self) -> None:
+        """One collect-and-learn step: `batch_envs` episodes into the buffer, then one update once it can sample."""
         p = self.progress
         epsilon = linear_epsilon(self.cfg.qmix, p.env_steps)
         batch, stats = self.runner.run(epsilon, perturb=self.method.collect_perturb(p.env_steps))
