@@ -20,6 +20,7 @@ from benchmark.report.content import Comparison, ReportContent
 from benchmark.report.facts import gather_facts
 from benchmark.report.html import render_html
 from benchmark.report.pdf import render_pdf
+from benchmark.report.plotting import report_style
 from benchmark.report.runs import Run, collect_runs
 from benchmark.report.stats import DEFAULT_REPS
 from benchmark.report.tables import paper_tables, to_html, to_latex, to_markdown
@@ -89,7 +90,7 @@ def build_report(
     for table in tables:
         for suffix, render in TABLE_FORMATS.items():
             write(f"tables/{table.name}.{suffix}", render(table))
-    with fig.report_style():
+    with report_style():
         figures = _figures(found.runs, summary, reps)
         images = {f.name: _write_figure(write, f) for f in figures}
         generated = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -61,15 +61,20 @@ def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def compare(summary: pd.DataFrame, baseline: pd.DataFrame, alpha: float = ALPHA) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The summary with COMPARE_COLUMNS added, and the baseline cells the summary no longer has."""
+def compare(
+    summary: pd.DataFrame, baseline: pd.DataFrame, alpha: float = ALPHA, alternative: str = "two-sided"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The summary with COMPARE_COLUMNS added, and the baseline cells the summary no longer has.
+
+    `alternative="less"` asks only whether the summary wins less often than the baseline (a regression
+    gate's question: a rise is then never significant)."""
     renamed = baseline.rename(columns={c: f"baseline_{c}" for c in BASELINE_COLUMNS})
     merged = _normalised(summary).merge(renamed, on=list(KEYS), how="left", validate="one_to_one")
     present = merged["baseline_episodes"].notna().to_numpy()
     rate = merged["wins"] / merged["episodes"]
     merged["diff"] = rate - merged["baseline_wins"] / merged["baseline_episodes"]
     merged["p_value"] = np.nan
-    merged.loc[present, "p_value"] = [_fisher(*row) for row in merged.loc[present, ["wins", "episodes", "baseline_wins", "baseline_episodes"]].to_numpy()]
+    merged.loc[present, "p_value"] = [_fisher(*row, alternative) for row in merged.loc[present, ["wins", "episodes", "baseline_wins", "baseline_episodes"]].to_numpy()]
     merged["p_holm"] = np.nan
     if present.any():
         merged.loc[present, "p_holm"] = multipletests(merged.loc[present, "p_value"], alpha=alpha, method="holm")[1]
@@ -78,9 +83,9 @@ def compare(summary: pd.DataFrame, baseline: pd.DataFrame, alpha: float = ALPHA)
     return merged, gone[gone["_merge"] == "left_only"][list(KEYS)].reset_index(drop=True)
 
 
-def _fisher(wins: float, episodes: float, base_wins: float, base_episodes: float) -> float:
+def _fisher(wins: float, episodes: float, base_wins: float, base_episodes: float, alternative: str) -> float:
     table = [[int(wins), int(episodes - wins)], [int(base_wins), int(base_episodes - base_wins)]]
-    return float(scipy.stats.fisher_exact(table, alternative="two-sided").pvalue)
+    return float(scipy.stats.fisher_exact(table, alternative=alternative).pvalue)
 
 
 def _change(p_holm: float, diff: float, alpha: float) -> str:

@@ -9,15 +9,19 @@ from typing import Any
 
 import pandas as pd
 
-from benchmark.report.labels import method_order, row_label
+from benchmark.report.labels import map_order, method_order, row_label
 from benchmark.report.runs import Run, Skipped
 
 Pairs = tuple[tuple[str, str], ...]
 
 
+Sections = tuple[tuple[str, Pairs], ...]  # (heading, ((label, value), ...))
+
+
 @dataclass(frozen=True)
 class Facts:
-    sections: tuple[tuple[str, Pairs], ...]  # (heading, ((label, value), ...))
+    overview: Sections  # what a reader needs next to the results: runs, seeds, versions, commit
+    configuration: Sections  # every setting, for the appendix
     runs: pd.DataFrame  # one row per summarised run
     skipped: tuple[Skipped, ...]
 
@@ -25,13 +29,13 @@ class Facts:
 def gather_facts(runs: Sequence[Run], skipped: Sequence[Skipped]) -> Facts:
     flat = [_flatten(run.record.config) for run in runs]
     shared, varying = _split_config(flat)
-    sections = (
-        ("Runs", _run_facts(runs)),
-        ("Software", _software_facts(runs)),
-        ("Configuration that differs between runs", varying),
-        ("Configuration shared by all runs", shared),
-    )
-    return Facts(tuple((h, p) for h, p in sections if p), _run_table(runs), tuple(skipped))
+    overview = (("Runs", _run_facts(runs)), ("Software", _software_facts(runs)))
+    configuration = (("Settings that differ between runs", varying), ("Settings shared by all runs", shared))
+    return Facts(_non_empty(overview), _non_empty(configuration), _run_table(runs), tuple(skipped))
+
+
+def _non_empty(sections: Sections) -> Sections:
+    return tuple((heading, pairs) for heading, pairs in sections if pairs)
 
 
 def _counted(values: Iterable[Any]) -> str:
@@ -51,7 +55,7 @@ def _run_facts(runs: Sequence[Run]) -> Pairs:
     pairs = [
         ("runs", str(len(runs))),
         ("backend", _counted(r.backend for r in runs)),
-        ("maps", ", ".join(sorted({r.map for r in runs}))),
+        ("maps", ", ".join(map_order({r.map for r in runs}))),
         ("methods", ", ".join(row_label(m, e) for m, e in configs)),
         ("seeds", ", ".join(str(s) for s in sorted({r.seed for r in runs}))),
         ("training steps", _counted(r.record.config.get("train", {}).get("steps") for r in runs)),

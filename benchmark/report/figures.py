@@ -1,16 +1,14 @@
-"""The report's figures, drawn on matplotlib Figure objects (no pyplot state) in seaborn's style.
-
-Every figure colours a method the same way (labels.method_colours, colour-blind safe) and tells training
-radii apart by line style and marker, which survive greyscale printing.
+"""The report's figures: win rate vs test eps, training curves, train x test eps heat maps, rliable's
+robustness profiles, training cost. Drawn with the kit in plotting.py, so every figure colours a method the
+same way (colour-blind safe) and tells training radii apart by line style, marker or hatching, which survive
+greyscale printing.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 
-import matplotlib
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -18,114 +16,49 @@ from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from matplotlib.ticker import EngFormatter, MaxNLocator
 
-from benchmark.report.labels import (
-    LINESTYLES,
-    MARKERS,
-    attack_order,
-    attack_phrase,
-    eps_text,
-    method_colours,
-    method_name,
-    method_order,
-    row_label,
-    slug,
+from benchmark.report.labels import attack_order, attack_phrase, eps_text, map_order, method_name, method_order, row_label, slug
+from benchmark.report.plotting import (
+    PANEL,
+    Styles,
+    figure_legend,
+    grid,
+    hide_unused,
+    line_with_band,
+    outer_labels,
+    percent_axis,
+    train_configs,
+    wrap,
 )
 from benchmark.report.stats import improvement_probabilities, performance_profiles
 
-PANEL = (2.8, 2.2)  # inches per panel: a 4-panel row fits a landscape A4 page at readable font sizes
-MAX_COLUMNS = 4
 HEATMAP = "viridis"  # perceptually uniform and colour-blind safe
+REFERENCE = "vanilla"  # the method every other is compared with
 
 
 @dataclass(frozen=True)
 class ReportFigure:
     name: str  # file stem
     title: str
-    caption: str
+    caption: str  # the sentences after the title; renderers print "Title. Caption"
     figure: Figure
 
 
-@contextmanager
-def report_style() -> Iterator[None]:
-    """seaborn's paper style for everything drawn and saved inside, without touching global rcParams."""
-    rc = {
-        **sns.axes_style("whitegrid"),
-        **sns.plotting_context("paper", font_scale=1.15),
-        "pdf.fonttype": 42,  # TrueType in PDFs, which journals and text selection want
-        "savefig.dpi": 150,
-        "figure.dpi": 100,
-    }
-    with matplotlib.rc_context(rc):
-        yield
+def _eps_ticks(ax: Axes, eps: Sequence[float]) -> None:
+    """Ticks at the radii tested (when few enough to label), so a reader sees where the points are."""
+    eps = sorted(eps)
+    if len(eps) <= 8:
+        ax.set_xticks(eps, [eps_text(e) for e in eps])
 
 
-class Styles:
-    """Colour per method, line style and marker per training eps, fixed for one report."""
-
-    def __init__(self, frame: pd.DataFrame) -> None:
-        self.colours = method_colours(frame["method"].unique())
-        eps = sorted(frame["train_eps"].unique())
-        self.eps_index = {e: i for i, e in enumerate(eps)}
-
-    def line(self, method: str, train_eps: float) -> dict[str, object]:
-        i = self.eps_index[train_eps]
-        return {
-            "color": self.colours[method],
-            "linestyle": LINESTYLES[i % len(LINESTYLES)],
-            "marker": MARKERS[i % len(MARKERS)],
-            "label": row_label(method, train_eps),
-        }
-
-
-def _configs(frame: pd.DataFrame) -> list[tuple[str, float]]:
-    return [(m, e) for m in method_order(frame["method"].unique()) for e in sorted(frame.loc[frame["method"] == m, "train_eps"].unique())]
-
-
-def _grid(rows: int, columns: int, height: float | None = None, **kwargs) -> tuple[Figure, np.ndarray]:
-    size = (PANEL[0] * columns + 1.5, height or PANEL[1] * rows + 1.0)
-    figure = Figure(figsize=size, layout="constrained")
-    axes = figure.subplots(rows, columns, squeeze=False, **kwargs)
-    return figure, axes
-
-
-def _outer_labels(axes: np.ndarray, xlabel: str, ylabel: str) -> None:
-    """Axis labels on the outer panels only: a shared axis needs saying once."""
-    rows = axes.shape[0]
-    for (r, c), ax in np.ndenumerate(axes):
-        below = r + 1 < rows and axes[r + 1, c].get_visible()
-        ax.set_xlabel("" if below else xlabel)
-        ax.set_ylabel(ylabel if c == 0 else "")
-
-
-def _wrap(count: int) -> tuple[int, int]:
-    columns = min(count, MAX_COLUMNS)
-    return -(-count // columns), columns
-
-
-def _hide_unused(axes: np.ndarray, used: int) -> None:
-    for ax in axes.flat[used:]:
-        ax.set_visible(False)
-
-
-def _legend(figure: Figure, axes: np.ndarray) -> None:
-    """One legend for the figure, below the panels, from the first panel that drew each entry."""
-    entries: dict[str, object] = {}
-    for ax in axes.flat:
-        for handle, label in zip(*ax.get_legend_handles_labels()):
-            entries.setdefault(label, handle)
-    if entries:
-        figure.legend(entries.values(), entries.keys(), loc="outside lower center", ncols=min(len(entries), 5), frameon=False)
-
-
-def _line_with_band(ax: Axes, x, mean, low, high, style: dict[str, object]) -> None:
-    ax.plot(x, mean, linewidth=1.5, markersize=4, **style)
-    ax.fill_between(x, low, high, color=style["color"], alpha=0.15, linewidth=0)
-
-
-def _percent_axis(ax: Axes) -> None:
-    ax.set_ylim(-3, 103)
-    ax.set_yticks([0, 25, 50, 75, 100])
+def _eps_curves(summary: pd.DataFrame) -> Iterator[tuple[str, pd.DataFrame]]:
+    """Each attack's rows that have a test-eps axis to draw: tested at two radii or more, and an attack
+    (without one, the radius changes nothing: a flat line or a uniform heat map says nothing)."""
+    for attack in attack_order(summary["attack"].unique()):
+        rows = summary[summary["attack"] == attack]
+        if attack != "none" and rows["test_eps"].nunique() > 1:
+            yield attack, rows
 
 
 def _by_backend(frame: pd.DataFrame) -> Iterator[tuple[str, str, pd.DataFrame]]:
@@ -142,30 +75,38 @@ def win_rate_vs_eps(summary: pd.DataFrame) -> list[ReportFigure]:
     figures = []
     styles = Styles(summary)
     for backend, suffix, part in _by_backend(summary):
-        for attack in attack_order(part["attack"].unique()):
-            rows = part[part["attack"] == attack]
-            if rows["test_eps"].nunique() < 2:
-                continue  # a single radius is a table cell, not a curve
+        for attack, rows in _eps_curves(part):
             figures.append(_win_rate_figure(rows, styles, f"win_rate_vs_eps_{slug(attack)}{suffix}", backend, attack))
     return figures
 
 
 def _win_rate_figure(rows: pd.DataFrame, styles: Styles, name: str, backend: str, attack: str) -> ReportFigure:
-    maps = sorted(rows["map"].unique())
-    figure, axes = _grid(*_wrap(len(maps)), sharey=True)
-    for ax, map_name in zip(axes.flat, maps):
+    """A panel per (method, map), each with the reference (vanilla) drawn in for comparison: all methods in
+    one panel would be a tangle of a dozen lines once several train radii are compared."""
+    maps, methods = map_order(rows["map"].unique()), method_order(rows["method"].unique())
+    row_methods = [m for m in methods if m != REFERENCE] or methods
+    panels = [(method, m) for method in row_methods for m in maps]
+    # a grid of methods x maps; with one of them alone, the panels wrap in rows instead
+    layout = wrap(len(panels)) if len(row_methods) == 1 or len(maps) == 1 else (len(row_methods), len(maps))
+    figure, axes = grid(*layout, sharex=True, sharey=True)
+    for ax, (method, map_name) in zip(axes.flat, panels):
         cell = rows[rows["map"] == map_name]
-        for method, eps in _configs(cell):
-            line = cell[(cell["method"] == method) & (cell["train_eps"] == eps)].sort_values("test_eps")
-            _line_with_band(ax, line["test_eps"], 100 * line["mean"], 100 * line["mean_ci_low"], 100 * line["mean_ci_high"], styles.line(method, eps))
-        ax.set_title(map_name)
-        _percent_axis(ax)
-    _hide_unused(axes, len(maps))
-    _outer_labels(axes, "test ε", "win rate (%)")
-    _legend(figure, axes)
+        drawn = cell[cell["method"].isin({method, REFERENCE})]
+        for config_method, eps in train_configs(drawn):
+            line = drawn[(drawn["method"] == config_method) & (drawn["train_eps"] == eps)].sort_values("test_eps")
+            style = styles.line(config_method, eps)
+            line_with_band(ax, line["test_eps"], 100 * line["mean"], 100 * line["mean_ci_low"], 100 * line["mean_ci_high"], style)
+        ax.set_title(map_name if len(row_methods) == 1 else f"{method_name(method)} · {map_name}")
+        percent_axis(ax)
+        _eps_ticks(ax, rows["test_eps"].unique())
+    hide_unused(axes, len(panels))
+    outer_labels(axes, "test ε", "win rate (%)")
+    figure_legend(figure, axes, styles)
     title = f"Win rate vs test ε {attack_phrase(attack)} ({backend})"
-    caption = f"{title}. Lines: mean over seeds; bands: 95% stratified-bootstrap confidence intervals (rliable)."
-    return ReportFigure(name, title, caption, figure)
+    caption = "Mean test win rate over seeds with 95% stratified-bootstrap confidence bands (rliable), one panel per map"
+    if REFERENCE in methods and len(methods) > 1:
+        caption += f" and method, with {method_name(REFERENCE)} drawn in every panel for reference"
+    return ReportFigure(name, title, caption + ".", figure)
 
 
 # ---- training curves
@@ -177,16 +118,16 @@ def training_curves(curves: pd.DataFrame) -> list[ReportFigure]:
     figures = []
     styles = Styles(curves)
     for backend, suffix, part in _by_backend(curves):
-        maps, methods = sorted(part["map"].unique()), method_order(part["method"].unique())
-        figure, axes = _grid(len(maps), len(methods), sharex=True, sharey=True)
+        maps, methods = map_order(part["map"].unique()), method_order(part["method"].unique())
+        figure, axes = grid(len(maps), len(methods), sharex=True, sharey=True)
         for row, map_name in enumerate(maps):
             for column, method in enumerate(methods):
                 _curve_panel(axes[row, column], part[(part["map"] == map_name) & (part["method"] == method)], styles)
                 axes[row, column].set_title(f"{map_name} · {method_name(method)}")
-        _outer_labels(axes, "env steps", "test win rate (%)")
-        _legend(figure, axes)
+        outer_labels(axes, "env steps", "test win rate (%)")
+        figure_legend(figure, axes, styles)
         title = f"Training curves ({backend})"
-        caption = f"{title}: greedy test win rate during training; mean over seeds with 95% stratified-bootstrap intervals (rliable)."
+        caption = "Greedy test win rate during training, one panel per map and method; mean over seeds with 95% stratified-bootstrap intervals (rliable)."
         figures.append(ReportFigure(f"training_curves{suffix}", title, caption, figure))
     return figures
 
@@ -195,11 +136,13 @@ def _curve_panel(ax: Axes, rows: pd.DataFrame, styles: Styles) -> None:
     for eps in sorted(rows["train_eps"].unique()):
         line = rows[rows["train_eps"] == eps].sort_values("env_steps")
         method = line["method"].iloc[0]
-        _line_with_band(ax, line["env_steps"], 100 * line["mean"], 100 * line["mean_ci_low"], 100 * line["mean_ci_high"], styles.line(method, eps) | {"marker": None})
+        line_with_band(ax, line["env_steps"], 100 * line["mean"], 100 * line["mean_ci_low"], 100 * line["mean_ci_high"], styles.line(method, eps) | {"marker": None})
     if rows.empty:
         ax.text(0.5, 0.5, "no runs", ha="center", va="center", transform=ax.transAxes, color="grey")
-    ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 3))
-    _percent_axis(ax)
+    # 250k, 1M: readable at a glance, unlike a "1e6" offset in the corner
+    ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+    ax.xaxis.set_major_locator(MaxNLocator(4))
+    percent_axis(ax)
 
 
 # ---- heat maps
@@ -208,40 +151,48 @@ def _curve_panel(ax: Axes, rows: pd.DataFrame, styles: Styles) -> None:
 def heatmaps(summary: pd.DataFrame) -> list[ReportFigure]:
     figures = []
     for backend, suffix, part in _by_backend(summary):
-        for attack in attack_order(part["attack"].unique()):
-            rows = part[part["attack"] == attack]
-            if rows["test_eps"].nunique() > 1:  # one radius has no test-eps axis to map
-                figures.append(_heatmap_figure(rows, f"heatmap_{slug(attack)}{suffix}", backend, attack))
+        for attack, rows in _eps_curves(part):
+            figures.append(_heatmap_figure(rows, f"heatmap_{slug(attack)}{suffix}", backend, attack))
     return figures
 
 
 def _heatmap_figure(rows: pd.DataFrame, name: str, backend: str, attack: str) -> ReportFigure:
-    maps, methods = sorted(rows["map"].unique()), method_order(rows["method"].unique())
-    # each method's panel as tall as its number of training radii, so rows look alike across methods
-    heights = [0.4 * rows.loc[rows["method"] == m, "train_eps"].nunique() + 0.9 for m in methods]
-    figure, axes = _grid(len(methods), len(maps), height=sum(heights) + 0.6, gridspec_kw={"height_ratios": heights})
-    for r, method in enumerate(methods):
-        for c, map_name in enumerate(maps):
-            _heatmap_panel(axes[r, c], rows[(rows["method"] == method) & (rows["map"] == map_name)])
-            axes[r, c].set_title(f"{method_name(method)} · {map_name}")
-    _outer_labels(axes, "test ε", "train ε")
+    """One panel per map; its rows are the training configurations, grouped by method (each group is that
+    method's train ε × test ε map), its columns the test radii."""
+    maps, configs = map_order(rows["map"].unique()), train_configs(rows)
+    test_eps = sorted(rows["test_eps"].unique())
+    layout = wrap(len(maps))
+    width = layout[1] * (0.42 * len(test_eps) + 0.5) + 1.9  # room for the row labels and the colour bar
+    height = layout[0] * (0.27 * len(configs) + 1.0) + 0.3
+    figure = Figure(figsize=(width, height), layout="constrained")
+    axes = figure.subplots(*layout, squeeze=False, sharey=True)
+    for ax, map_name in zip(axes.flat, maps):
+        _heatmap_panel(ax, rows[rows["map"] == map_name], configs, test_eps)
+        ax.set_title(map_name)
+    hide_unused(axes, len(maps))
+    outer_labels(axes, "test ε", "")
     colourbar = ScalarMappable(Normalize(0, 100), HEATMAP)
-    figure.colorbar(colourbar, ax=axes, label="mean win rate (%)", shrink=min(0.8, 3 / sum(heights)), aspect=15)
+    figure.colorbar(colourbar, ax=axes, label="mean win rate (%)", shrink=min(1.0, 4 / height), aspect=20)
     title = f"Train ε × test ε {attack_phrase(attack)} ({backend})"
-    caption = f"{title}: mean win rate (%) over seeds per training radius (rows) and test radius (columns)."
+    caption = (
+        "Mean test win rate (%) over seeds, one panel per map: rows are the methods and their training radii, "
+        "columns the test radii; an empty cell was not evaluated."
+    )
     return ReportFigure(name, title, caption, figure)
 
 
-def _heatmap_panel(ax: Axes, cell: pd.DataFrame) -> None:
-    if cell.empty:
-        ax.set_axis_off()
-        ax.text(0.5, 0.5, "no runs", ha="center", va="center", transform=ax.transAxes, color="grey")
-        return
-    grid = cell.pivot_table(index="train_eps", columns="test_eps", values="mean") * 100
-    grid.index = [eps_text(e) for e in grid.index]
-    grid.columns = [eps_text(e) for e in grid.columns]
-    sns.heatmap(grid, ax=ax, vmin=0, vmax=100, cmap=HEATMAP, annot=True, fmt=".0f", cbar=False, annot_kws={"fontsize": 8}, linewidths=0.5)
-    ax.tick_params(axis="y", rotation=0)
+def _heatmap_panel(ax: Axes, cell: pd.DataFrame, configs: Sequence[tuple[str, float]], test_eps: Sequence[float]) -> None:
+    grid = cell.pivot_table(index=["method", "train_eps"], columns="test_eps", values="mean") * 100
+    grid = grid.reindex(index=pd.MultiIndex.from_tuples(configs), columns=test_eps)
+    grid.index = [row_label(m, e) for m, e in configs]
+    grid.columns = [eps_text(e) for e in test_eps]
+    sns.heatmap(grid, ax=ax, vmin=0, vmax=100, cmap=HEATMAP, annot=True, fmt=".0f", cbar=False, annot_kws={"fontsize": 7.5}, linewidths=0.5, linecolor="white")
+    ax.tick_params(axis="y", rotation=0, length=0)
+    ax.tick_params(axis="x", rotation=0, length=0)
+    methods = [m for m, _ in configs]
+    for y in range(1, len(methods)):
+        if methods[y] != methods[y - 1]:
+            ax.axhline(y, color="white", linewidth=3)  # a gap between methods' blocks
 
 
 # ---- performance profiles and probability of improvement
@@ -251,48 +202,53 @@ def robustness_profiles(scores: pd.DataFrame, reps: int) -> list[ReportFigure]:
     """rliable's view over all attacked cells: score distributions and P(method > reference)."""
     figures = []
     for backend, suffix, part in _by_backend(scores):
-        matrices, tasks = _score_matrices(part)
+        matrices, tasks, attacked = _score_matrices(part)
         if not matrices:
             continue
-        figures.append(_profile_figure(matrices, tasks, reps, f"profiles{suffix}", backend, Styles(part)))
+        cells = f"{tasks} {'attacked ' if attacked else ''}(map, attack, test ε) cells"
+        figures.append(_profile_figure(matrices, cells, reps, f"profiles{suffix}", backend, Styles(part)))
     return figures
 
 
-def _score_matrices(scores: pd.DataFrame) -> tuple[dict[tuple[str, float], np.ndarray], int]:
-    """Per (method, train eps), a (seeds x tasks) matrix over the tasks every configuration was tested on;
-    tasks are the attacked (map, attack, test eps) cells, or all cells when nothing was attacked. A seed
-    that lacks one of those tasks is left out of the matrix, since rliable needs it rectangular."""
+def _score_matrices(scores: pd.DataFrame) -> tuple[dict[tuple[str, float], np.ndarray], int, bool]:
+    """Per (method, train eps), a (seeds x tasks) matrix over the tasks every configuration was tested on,
+    their number, and whether they are attacked cells: tasks are the attacked (map, attack, test eps) cells,
+    or all cells when nothing was attacked. A seed that lacks one of those tasks is left out of the matrix,
+    since rliable needs it rectangular."""
     attacked = scores[(scores["test_eps"] > 0) & (scores["attack"] != "none")]
     scores = attacked if not attacked.empty else scores
     task = ["map", "attack", "test_eps"]
-    per_config = {c: scores[(scores["method"] == c[0]) & (scores["train_eps"] == c[1])] for c in _configs(scores)}
+    per_config = {c: scores[(scores["method"] == c[0]) & (scores["train_eps"] == c[1])] for c in train_configs(scores)}
     common = set.intersection(*(set(map(tuple, rows[task].to_numpy())) for rows in per_config.values()))
     if not common:
-        return {}, 0
+        return {}, 0, False
     matrices = {}
     for config, rows in per_config.items():
         wide = rows.pivot_table(index="seed", columns=task, values="win_rate")[sorted(common)].dropna()
         if not wide.empty:
             matrices[config] = wide.to_numpy()
-    return matrices, len(common)
+    return matrices, len(common), not attacked.empty
 
 
-def _profile_figure(matrices: dict, tasks: int, reps: int, name: str, backend: str, styles: Styles) -> ReportFigure:
+def _profile_figure(matrices: dict, cells: str, reps: int, name: str, backend: str, styles: Styles) -> ReportFigure:
     configs = list(matrices)
-    reference = next((c for c in configs if c[0] == "vanilla"), configs[0])
+    reference = next((c for c in configs if c[0] == REFERENCE), configs[0])
     others = [c for c in configs if c != reference]
-    figure, axes = _grid(1, 2 if others else 1)
+    # the improvement panel lists every other configuration: give each a readable line
+    height = max(PANEL[1] + 0.4, 0.24 * len(others) + 1.2) + 1.0
+    figure, axes = grid(1, 2 if others else 1, height=height)
     _profile_panel(axes[0, 0], matrices, reps, styles)
     if others:
         _improvement_panel(axes[0, 1], matrices, reference, others, reps, styles)
-    _legend(figure, axes[:, :1])
+    figure_legend(figure, axes[:, :1], styles)
     title = f"Robustness profiles ({backend})"
-    caption = (
-        f"{title}, over {tasks} (map, attack, test ε) cells tested for every method. Left: fraction of (seed, cell) "
-        f"win rates above τ (rliable performance profile). Right: probability that a method's win rate exceeds "
-        f"{row_label(*reference)}'s on a random cell (rliable probability of improvement). Bands and bars: 95% "
-        f"stratified-bootstrap intervals."
-    )
+    caption = f"Over the {cells} tested for every method. Left: fraction of (seed, cell) win rates above τ (rliable performance profile)."
+    if others:
+        caption += (
+            f" Right: probability that a method's win rate exceeds {row_label(*reference)}'s on a random cell "
+            "(rliable probability of improvement); 0.5 means no difference."
+        )
+    caption += " Bands and bars: 95% stratified-bootstrap intervals."
     return ReportFigure(name, title, caption, figure)
 
 
@@ -302,7 +258,7 @@ def _profile_panel(ax: Axes, matrices: dict, reps: int, styles: Styles) -> None:
     for config in matrices:
         label = row_label(*config)
         style = styles.line(*config) | {"marker": None}
-        _line_with_band(ax, 100 * taus, profiles[label], bands[label][0], bands[label][1], style)
+        line_with_band(ax, 100 * taus, profiles[label], bands[label][0], bands[label][1], style)
     ax.set_xlabel("win rate τ (%)")
     ax.set_ylabel("fraction of runs\nwith win rate > τ")
     ax.set_ylim(-0.03, 1.03)
@@ -335,27 +291,40 @@ def training_cost(cost: pd.DataFrame) -> list[ReportFigure]:
         return []
     figures = []
     for backend, suffix, part in _by_backend(cost):
-        part = part.assign(label=[row_label(m, e) for m, e in zip(part["method"], part["train_eps"])])
-        maps = sorted(part["map"].unique())
-        figure, axes = _grid(*_wrap(len(maps)), sharey=True)
-        palette = method_colours(part["method"].unique())
+        maps = map_order(part["map"].unique())
+        configs = train_configs(part)  # the same rows in every panel, so a shared y axis lines them up
+        rows, columns = wrap(len(maps))
+        height = rows * (0.28 * len(configs) + 1.0) + 0.6
+        figure, axes = grid(rows, columns, height=height, sharey=True)
+        styles = Styles(part)
         for ax, map_name in zip(axes.flat, maps):
-            _cost_panel(ax, part[part["map"] == map_name], palette)
+            _cost_panel(ax, part[part["map"] == map_name], configs, styles)
             ax.set_title(map_name)
-        _hide_unused(axes, len(maps))
-        _outer_labels(axes, "", "seconds per 10⁶ env steps")
+        hide_unused(axes, len(maps))
+        outer_labels(axes, "wall seconds per 10⁶ env steps", "")
         devices = ", ".join(sorted(part["device"].unique()))
         title = f"Training cost ({backend}, {devices})"
-        caption = f"{title}: wall-clock seconds per million env steps, test episodes included; bars: mean over seeds, dots: seeds."
+        caption = (
+            "Wall-clock seconds per million env steps, test episodes included, one panel per map; "
+            "bars: mean over seeds, dots: single seeds."
+        )
         figures.append(ReportFigure(f"training_cost{suffix}", title, caption, figure))
     return figures
 
 
-def _cost_panel(ax: Axes, rows: pd.DataFrame, palette: dict) -> None:
-    order = [row_label(m, e) for m, e in _configs(rows)]
-    colours = {row_label(m, e): palette[m] for m, e in _configs(rows)}
-    sns.barplot(rows, x="label", y="seconds_per_million_steps", hue="label", order=order, palette=colours, errorbar=None, ax=ax, legend=False)
-    sns.stripplot(rows, x="label", y="seconds_per_million_steps", order=order, color="black", size=3, ax=ax)
-    ax.tick_params(axis="x", rotation=35)
-    for tick in ax.get_xticklabels():
-        tick.set_horizontalalignment("right")
+def _cost_panel(ax: Axes, rows: pd.DataFrame, configs: Sequence[tuple[str, float]], styles: Styles) -> None:
+    """Horizontal bars: method names stay horizontal and readable however many there are."""
+    for y, (method, eps) in enumerate(configs):
+        seconds = rows.loc[(rows["method"] == method) & (rows["train_eps"] == eps), "seconds_per_million_steps"]
+        if seconds.empty:
+            continue
+        # hatching tells training radii of one method apart in greyscale, as line styles do in the line plots
+        hatch = ("", "/", ".", "x")[styles.eps_index[eps] % 4]
+        ax.barh(y, seconds.mean(), height=0.7, color=styles.colours[method], hatch=hatch, edgecolor="white", linewidth=0)
+        ax.plot(seconds, np.full(len(seconds), y), "o", color="black", markersize=3)
+    ax.set_yticks(range(len(configs)), [row_label(m, e) for m, e in configs])
+    ax.set_ylim(len(configs) - 0.4, -0.6)  # first method on top, as in the tables
+    ax.set_xlim(left=0)
+    ax.xaxis.set_major_locator(MaxNLocator(4))
+    ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+    ax.grid(axis="y", visible=False)

@@ -43,6 +43,13 @@ def method_order(methods: Iterable[str]) -> list[str]:
     return _ordered(methods, METHOD_NAMES)
 
 
+def map_order(maps: Iterable[str]) -> list[str]:
+    """The maps in the order of the project's map table (README), unknown ones after them."""
+    from benchmark.envs.maps import MAPS  # imports torch: only when a report is drawn
+
+    return _ordered(maps, MAPS.names())
+
+
 def attack_order(attacks: Iterable[str]) -> list[str]:
     # An attack label may carry options (`pgd[steps=30]`); it sorts after its plain attack.
     attacks = list(attacks)

@@ -1,7 +1,8 @@
 """report.pdf: the report as printable A4 landscape pages, drawn with matplotlib (no browser needed).
 
-Pages: facts (runs, software, configuration, statistics), one page per table (split when a table is too
-wide or too long for a page), the comparison when there is one, then one page per figure (vector).
+Pages, in the order of report.html: an overview (runs, software, how the numbers are computed), the tables
+(as many per page as fit, a wide table split by whole maps), the comparison when there is one, one page per
+figure (vector, caption below), then the configuration as an appendix. Every page is A4 landscape.
 """
 
 from __future__ import annotations
@@ -9,52 +10,49 @@ from __future__ import annotations
 import io
 import math
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
 
 from benchmark.report.content import ReportContent
+from benchmark.report.facts import Sections
 from benchmark.report.figures import ReportFigure
 from benchmark.report.html import COMPARISON_NOTE, STATISTICS_NOTE, comparison_counts, comparison_rows
 from benchmark.report.labels import eps_text
-from benchmark.report.tables import PaperTable
+from benchmark.report.plotting import zoomed_copy
+from benchmark.report.tables import MAX_COLUMNS, PaperTable
 
 PAGE = (11.69, 8.27)  # A4 landscape, inches
 MARGIN = 0.6
-MAX_TABLE_COLUMNS = 18  # data columns per page: more would shrink "100 ± 12" below a printable size
-ROW = 0.26  # table row height, inches
+TEXT_WIDTH = PAGE[0] - 2 * MARGIN
+ROW = 0.2  # table row height, inches: 9 pt text at about 1.6 line spacing
 LINE = 0.18  # facts line height, inches
+CAPTION_CHARACTERS = 190  # 8 pt text across TEXT_WIDTH (about 0.055 inch per character)
+MAX_FIGURE_SCALE = 1.5  # a figure grows to fill its page, but not so much that its 9 pt labels look lost
+GREY = "#444444"
+
+Draw = Callable[[Axes, float, float], None]  # draws a block at (x, y): inches from the page's top-left
 
 
 def render_pdf(content: ReportContent) -> tuple[bytes, int]:
     """The PDF's bytes and its number of pages."""
-    pages = [*_facts_pages(content), *(p for t in content.tables for p in _table_pages(t))]
+    pages = [*_overview_pages(content), *_table_pages(content.tables)]
     if content.comparison is not None:
         pages += _comparison_pages(content)
+    appendix = _facts_pages("Appendix: configuration", content.facts.configuration)
     buffer = io.BytesIO()
     with PdfPages(buffer, metadata={"Title": content.title, "Creator": "robust-qmix report"}) as pdf:
         for page in pages:
             pdf.savefig(page)
         for number, figure in enumerate(content.figures, 1):
             _figure_page(pdf, figure, number)
-        count = len(pages) + len(content.figures)
-    return buffer.getvalue(), count
-
-
-def _figure_page(pdf: PdfPages, figure: ReportFigure, number: int) -> None:
-    """The figure scaled up to fill an A4 landscape page (fonts keep their point size, so they print at it),
-    with its caption on top. Runs after the figure's own files are written: those stay caption-free, as a
-    paper's figures are."""
-    fig = figure.figure
-    width, height = fig.get_size_inches()
-    scale = min(PAGE[0] / width, PAGE[1] / height)
-    fig.set_size_inches(width * scale, height * scale)
-    characters = int(width * scale * 72 / (9 * 0.55))  # 9 pt text averages about 0.55 em per character
-    fig.suptitle(textwrap.fill(f"Figure {number}. {figure.caption}", characters), x=0.01, ha="left", fontsize=9)
-    pdf.savefig(fig)
+        for page in appendix:
+            pdf.savefig(page)
+    return buffer.getvalue(), len(pages) + len(content.figures) + len(appendix)
 
 
 def _page() -> tuple[Figure, Axes]:
@@ -67,68 +65,112 @@ def _page() -> tuple[Figure, Axes]:
     return figure, ax
 
 
-# ---- facts pages
+class _Flow:
+    """Places blocks top to bottom, opening pages as they fill up. `columns(n)` starts a band of n columns
+    below what is already on the page: a full column continues in the next one, the last on a new page."""
+
+    GAP = 0.4
+
+    def __init__(self) -> None:
+        self.pages: list[Figure] = []
+        self.ax: Axes | None = None
+        self.count, self.column, self.top, self.y, self.lowest = 1, 0, MARGIN, math.inf, MARGIN  # no page yet
+
+    @property
+    def width(self) -> float:
+        return (TEXT_WIDTH - self.GAP * (self.count - 1)) / self.count
+
+    def columns(self, count: int) -> None:
+        self.count, self.column = count, 0
+        self.top = self.y = max(self.lowest, self.y) if self.ax is not None else math.inf
+
+    def add(self, height: float, draw: Draw, keep_with_next: float = 0.0) -> None:
+        """Draw a block of `height` inches; `keep_with_next` moves it on with what must follow it (a
+        heading is not left alone at the bottom of a column)."""
+        if self.y + height + keep_with_next > PAGE[1] - MARGIN:
+            if self.column + 1 < self.count and self.ax is not None:
+                self.column, self.y = self.column + 1, self.top
+            else:
+                figure, self.ax = _page()
+                self.pages.append(figure)
+                self.column, self.top = 0, MARGIN
+                self.y = self.lowest = MARGIN
+        draw(self.ax, MARGIN + self.column * (self.width + self.GAP), self.y)
+        self.y += height
+        self.lowest = max(self.lowest, self.y)
+
+    def next_column(self) -> None:
+        """Continue at the top of the next column of this band (e.g. to set two sections side by side)."""
+        if self.column + 1 < self.count:
+            self.column, self.y = self.column + 1, self.top
+
+    def skip(self, height: float) -> None:
+        self.y += height
+        self.lowest = max(self.lowest, self.y)
 
 
-@dataclass(frozen=True)
-class _Line:
-    kind: str  # "title", "heading", "pair" or "text"
-    text: str
-    value: str = ""
+def _text(text: str, size: float, **style) -> tuple[float, Draw]:
+    """A paragraph block: its height and how to draw it."""
+    lines = text.count("\n") + 1
+    height = lines * size / 72 * 1.45 + 0.08
+
+    def draw(ax: Axes, x: float, y: float) -> None:
+        ax.text(x, y, text, fontsize=size, va="top", linespacing=1.45, **style)
+
+    return height, draw
 
 
-def _facts_lines(content: ReportContent) -> list[_Line]:
+# ---- overview and appendix
+
+
+def _overview_pages(content: ReportContent) -> list[Figure]:
     facts = content.facts
-    lines = [_Line("title", content.title), _Line("text", f"Generated {content.generated} from {len(facts.runs)} run(s).")]
-    for heading, pairs in facts.sections:
-        lines += [_Line("heading", heading), *(_Line("pair", k, v) for k, v in pairs)]
+    flow = _Flow()
+    flow.add(*_text(content.title, 18, weight="bold"))
+    flow.add(*_text(f"Generated {content.generated} by robust-qmix report from {len(facts.runs)} run(s).", 9, color=GREY))
+    flow.skip(0.15)
+    flow.columns(len(facts.overview))
+    for index, (heading, pairs) in enumerate(facts.overview):
+        if index:
+            flow.next_column()
+        _pairs(flow, heading, pairs)
+    flow.columns(1)
     if facts.skipped:
-        lines.append(_Line("heading", f"{len(facts.skipped)} run(s) left out"))
-        lines += [_Line("text", s.reason) for s in facts.skipped]
-    lines += [_Line("heading", "How the numbers are computed"), _Line("text", STATISTICS_NOTE.format(reps=content.reps))]
-    return lines
+        flow.add(*_text(f"{len(facts.skipped)} run(s) left out", 11, weight="bold"), keep_with_next=LINE)
+        for skipped in facts.skipped:
+            flow.add(*_text(textwrap.fill(skipped.reason, 170, subsequent_indent="    "), 7.5, color="#8a5a00"))
+        flow.skip(0.2)
+    flow.add(*_text("How the numbers are computed", 11, weight="bold"), keep_with_next=LINE)
+    flow.add(*_text(textwrap.fill(STATISTICS_NOTE.format(reps=content.reps), 175), 8.5))
+    return flow.pages
 
 
-_HEIGHT = {"title": 0.45, "heading": 0.32, "pair": LINE, "text": LINE}
-_COLUMN_WIDTH = (PAGE[0] - 2 * MARGIN) / 2 - 0.2
+def _facts_pages(title: str, sections: Sections) -> list[Figure]:
+    if not sections:
+        return []
+    flow = _Flow()
+    flow.add(*_text(title, 14, weight="bold"))
+    flow.columns(2)
+    for heading, pairs in sections:
+        _pairs(flow, heading, pairs)
+    return flow.pages
 
 
-def _wrapped(line: _Line) -> list[str]:
-    """The line's printed lines: paragraphs wrap to the column, values of pairs to the value's space."""
-    if line.kind == "text":
-        return textwrap.wrap(line.text, 95)
-    if line.kind == "pair":
-        return textwrap.wrap(line.value, 50, break_on_hyphens=False) or [""]
-    return [line.text]
+def _pairs(flow: _Flow, heading: str, pairs: Sequence[tuple[str, str]]) -> None:
+    """A heading and its label/value lines, flowing down the columns."""
+    flow.add(*_text(heading, 11, weight="bold"), keep_with_next=LINE)
+    label_width = min(max(len(k) for k, _ in pairs) * 0.055 + 0.2, 2.4)
+    characters = int((flow.width - label_width) / 0.06)  # monospace at 7.5 pt
 
+    for key, value in pairs:
+        lines = textwrap.wrap(value, characters, break_on_hyphens=False) or [""]
 
-def _facts_pages(content: ReportContent) -> list[Figure]:
-    """Lines flow down the left column, then the right one, then onto a new page."""
-    pages: list[Figure] = []
-    column, y = 1, math.inf  # as if the right column of a previous page were full
-    for line in _facts_lines(content):
-        height = _HEIGHT[line.kind] * len(_wrapped(line))
-        if y + height > PAGE[1] - MARGIN:
-            column, y = column + 1, MARGIN
-            if column == 2:
-                figure, ax = _page()
-                pages.append(figure)
-                column = 0
-        _draw_line(ax, line, MARGIN + column * (_COLUMN_WIDTH + 0.4), y)
-        y += height
-    return pages
+        def draw(ax: Axes, x: float, y: float, key=key, lines=lines) -> None:
+            ax.text(x, y, key, fontsize=7.5, color="#555555", va="top")
+            ax.text(x + label_width, y, "\n".join(lines), fontsize=7.5, va="top", family="monospace", linespacing=1.55)
 
-
-def _draw_line(ax: Axes, line: _Line, x: float, y: float) -> None:
-    if line.kind == "title":
-        ax.text(x, y, line.text, fontsize=16, weight="bold", va="top")
-    elif line.kind == "heading":
-        ax.text(x, y + 0.1, line.text, fontsize=10.5, weight="bold", va="top")
-    elif line.kind == "pair":
-        ax.text(x, y, line.text, fontsize=7.5, color="#555555", va="top")
-        ax.text(x + 1.9, y, "\n".join(_wrapped(line)), fontsize=7.5, va="top", family="monospace", linespacing=1.55)
-    else:
-        ax.text(x, y, "\n".join(_wrapped(line)), fontsize=7.5, va="top", linespacing=1.5)
+        flow.add(LINE * len(lines), draw)
+    flow.skip(0.12)
 
 
 # ---- booktabs-style tables
@@ -143,47 +185,49 @@ class _Grid:
     rows: Sequence[Sequence[str]]
     bold: Sequence[Sequence[bool]]
 
-
-def _table_pages(table: PaperTable) -> list[Figure]:
-    pages = []
-    for columns in _column_chunks(table):
-        grid = _paper_grid(table, columns)
-        for rows in _row_chunks(len(grid.rows), header_rows=2):
-            part = _Grid(grid.spans, grid.header, [grid.rows[r] for r in rows], [grid.bold[r] for r in rows])
-            pages.append(_grid_page(table.title, table.caption, part))
-    return pages
+    @property
+    def height(self) -> float:
+        return ROW * (len(self.rows) + 1 + bool(self.spans)) + 0.05
 
 
-def _column_chunks(table: PaperTable) -> list[list[int]]:
-    """Whole maps per page, as many as fit MAX_TABLE_COLUMNS (a map wider than that gets a page alone)."""
-    chunks: list[list[int]] = [[]]
-    start = 0
-    for _, width in table.map_groups():
-        if chunks[-1] and len(chunks[-1]) + width > MAX_TABLE_COLUMNS:
-            chunks.append([])
-        chunks[-1].extend(range(start, start + width))
-        start += width
-    return chunks
+def _table_pages(tables: Sequence[PaperTable]) -> list[Figure]:
+    flow = _Flow()
+    for number, table in enumerate(tables, 1):
+        parts = table.split(MAX_COLUMNS)
+        for index, part in enumerate(parts, 1):
+            title = f"Table {number}. {table.title}" + (f" (part {index} of {len(parts)})" if len(parts) > 1 else "")
+            _add_table(flow, title, table.caption, _paper_grid(part))
+    return flow.pages
 
 
-def _row_chunks(count: int, header_rows: int) -> list[range]:
-    per_page = int((PAGE[1] - 2 * MARGIN - 1.3) / ROW) - header_rows
-    return [range(i, min(i + per_page, count)) for i in range(0, count, per_page)] or [range(0)]
+def _add_table(flow: _Flow, title: str, caption: str, grid: _Grid) -> None:
+    """Title, caption and table as one block; a table too long for a page continues on the next."""
+    note = textwrap.fill(caption, CAPTION_CHARACTERS)
+    header_rows = 1 + bool(grid.spans)
+    above = _text(title, 11)[0] + _text(note, 8)[0]
+    per_page = max(int((PAGE[1] - 2 * MARGIN - above - 0.3) / ROW) - header_rows, 1)
+    for start in range(0, max(len(grid.rows), 1), per_page):
+        part = _Grid(grid.spans, grid.header, grid.rows[start : start + per_page], grid.bold[start : start + per_page])
+        heading = title + (" (continued)" if start else "")
+
+        def draw(ax: Axes, x: float, y: float, part=part, heading=heading) -> None:
+            height, title_draw = _text(heading, 11, weight="bold")
+            title_draw(ax, x, y)
+            note_height, note_draw = _text(note, 8, color=GREY)
+            note_draw(ax, x, y + height)
+            _draw_grid(ax, part, y + height + note_height)
+
+        flow.add(above + part.height + 0.35, draw)
 
 
-def _paper_grid(table: PaperTable, columns: list[int]) -> _Grid:
+def _paper_grid(table: PaperTable) -> _Grid:
     spans, position = [], 1
     for map_name, width in table.map_groups():
-        chosen = [c for c in columns if table.columns[c][0] == map_name]
-        if chosen:
-            spans.append((map_name, position, len(chosen)))
-            position += len(chosen)
-    header = ["Method \\ test ε", *(eps_text(table.columns[c][1]) for c in columns)]
-    rows, bold = [], []
-    for label, cells in zip(table.rows, table.cells):
-        chosen = [cells[c] for c in columns]
-        rows.append([label, *(_cell_text(c) for c in chosen)])
-        bold.append([False, *(c is not None and c.bold for c in chosen)])
+        spans.append((map_name, position, width))
+        position += width
+    header = ["Method \\ test ε", *(eps_text(eps) for _, eps in table.columns)]
+    rows = [[label, *map(_cell_text, cells)] for label, cells in zip(table.rows, table.cells)]
+    bold = [[False, *(c is not None and c.bold for c in cells)] for cells in table.cells]
     return _Grid(spans, header, rows, bold)
 
 
@@ -194,22 +238,14 @@ def _cell_text(cell) -> str:
     return f"{mean} ± {half}" if half else mean
 
 
-def _grid_page(title: str, caption: str, grid: _Grid) -> Figure:
-    figure, ax = _page()
-    ax.text(MARGIN, MARGIN, title, fontsize=13, weight="bold", va="top")
-    ax.text(MARGIN, MARGIN + 0.4, textwrap.fill(caption, 150), fontsize=8, va="top", color="#333333")
-    _draw_grid(ax, grid, top=MARGIN + 1.1)
-    return figure
-
-
 def _draw_grid(ax: Axes, grid: _Grid, top: float) -> None:
     columns = len(grid.header)
-    longest = max(len(r[0]) for r in [grid.header, *grid.rows])
-    first = min(0.075 * longest + 0.3, 3.0)
-    width = min((PAGE[0] - 2 * MARGIN - first) / max(columns - 1, 1), 1.6)
-    size = 9 if columns <= 9 else 8 if columns <= 13 else 7
-    x = [MARGIN + first + width * (c - 0.5) for c in range(columns)]
-    x[0] = MARGIN
+    size = 9 if columns <= 10 else 8 if columns <= 14 else 7
+    character = 0.075 * size / 9  # average width of a character at this size, inches
+    first = min(character * max(len(r[0]) for r in [grid.header, *grid.rows]) + 0.3, 3.0)
+    widest = max(len(text) for row in [grid.header, *grid.rows] for text in row[1:]) if columns > 1 else 0
+    width = min(max(character * widest + 0.25, 0.5), (TEXT_WIDTH - first) / max(columns - 1, 1))
+    x = [MARGIN, *(MARGIN + first + width * (c - 0.5) for c in range(1, columns))]
     right = MARGIN + first + width * (columns - 1)
 
     def rule(y: float, start: float, end: float, weight: float) -> None:
@@ -217,12 +253,11 @@ def _draw_grid(ax: Axes, grid: _Grid, top: float) -> None:
 
     y = top
     rule(y, MARGIN, right, 1.2)
-    if grid.spans:
-        for text, start, count in grid.spans:
-            centre = MARGIN + first + width * (start - 1 + count / 2)
-            ax.text(centre, y + ROW / 2, text, ha="center", va="center", fontsize=size, weight="bold")
-            rule(y + ROW - 0.03, MARGIN + first + width * (start - 1) + 0.06, MARGIN + first + width * (start - 1 + count) - 0.06, 0.6)
-        y += ROW
+    for text, start, count in grid.spans:
+        left = MARGIN + first + width * (start - 1)
+        ax.text(left + width * count / 2, y + ROW / 2, text, ha="center", va="center", fontsize=size, weight="bold")
+        rule(y + ROW - 0.03, left + 0.06, left + width * count - 0.06, 0.6)
+    y += ROW if grid.spans else 0
     for c, text in enumerate(grid.header):
         ax.text(x[c], y + ROW / 2, text, ha="left" if c == 0 else "center", va="center", fontsize=size)
     y += ROW
@@ -243,14 +278,44 @@ def _comparison_pages(content: ReportContent) -> list[Figure]:
     frame = comparison_rows(comparison)
     caption = f"{comparison_counts(comparison)} {COMPARISON_NOTE.format(alpha=comparison.alpha)}"
     title = "Significant changes against the baseline"
+    flow = _Flow()
     if frame.empty:
-        figure, ax = _page()
-        ax.text(MARGIN, MARGIN, title, fontsize=13, weight="bold", va="top")
-        ax.text(MARGIN, MARGIN + 0.4, textwrap.fill(caption, 150) + "\n\nNo cell changed significantly.", fontsize=8, va="top")
-        return [figure]
+        flow.add(*_text(title, 11, weight="bold"))
+        flow.add(*_text(textwrap.fill(caption, CAPTION_CHARACTERS) + "\n\nNo cell changed significantly.", 8))
+        return flow.pages
     rows = frame.astype(str).to_numpy().tolist()
     bold = [[r[0] == "drop", *[False] * (len(r) - 1)] for r in rows]
-    return [
-        _grid_page(title, caption, _Grid([], list(frame.columns), [rows[i] for i in chunk], [bold[i] for i in chunk]))
-        for chunk in _row_chunks(len(rows), header_rows=1)
-    ]
+    _add_table(flow, title, caption, _Grid([], list(frame.columns), rows, bold))
+    return flow.pages
+
+
+# ---- figures
+
+
+def _figure_page(pdf: PdfPages, figure: ReportFigure, number: int) -> None:
+    """The figure, vector, on an A4 landscape page with its caption below. A small figure grows to fill the
+    page with its fonts kept at their point size; a figure too big for the page is zoomed out as a whole
+    (fonts and lines too), as a printer would. The page is the figure's canvas widened to A4 (a bounding box
+    larger than the figure), so the figure's layout is its own. Drawn on a copy: the report's figure stays."""
+    size = figure.figure.get_size_inches()
+    caption = textwrap.fill(f"Figure {number}. {figure.title}. {figure.caption}", CAPTION_CHARACTERS - 20)
+    caption_height = (caption.count("\n") + 1) * 9 / 72 * 1.45 + 0.3
+    scale = min(TEXT_WIDTH / size[0], (PAGE[1] - 2 * MARGIN - caption_height) / size[1], MAX_FIGURE_SCALE)
+    width, height = size * scale
+    fig = zoomed_copy(figure.figure, min(scale, 1.0))
+    fig.set_size_inches(width, height)
+    fig.draw_without_rendering()  # lays the figure out at its page size; then the layout stays as it is
+    fig.set_layout_engine("none")
+    for legend in fig.legends:
+        # a figure legend is anchored to the figure's box, which the page-sized bounding box replaces while
+        # saving: pin it where the layout put it, in figure coordinates (which saving keeps)
+        extent = legend.get_window_extent().transformed(fig.transFigure.inverted())
+        legend.set_loc("center")
+        legend.set_bbox_to_anchor(extent, transform=fig.transFigure)
+    left = (PAGE[0] - width) / 2
+    # the caption starts at the page margin, under a centred figure
+    fig.text((MARGIN - left) / width, -0.2 / height, caption, fontsize=9, va="top", ha="left", linespacing=1.45)
+    used = height + caption_height
+    top = MARGIN + max(0.0, (PAGE[1] - 2 * MARGIN - used) / 3)  # a little above centre, like a printed page
+    pdf.savefig(fig, bbox_inches=Bbox([[-left, height + top - PAGE[1]], [PAGE[0] - left, height + top]]))
+

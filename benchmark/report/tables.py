@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import html
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import groupby
 
 import pandas as pd
 
-from benchmark.report.labels import attack_order, attack_phrase, eps_text, method_order, row_label, slug
+from benchmark.report.labels import attack_order, attack_phrase, eps_text, map_order, method_order, row_label, slug
+
+MAX_COLUMNS = 16  # data columns of one part of a table in report.html and report.pdf: "100 ± 12" stays legible
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,28 @@ class PaperTable:
         """Each map with its number of (consecutive) eps columns, for spanning headers."""
         return [(m, len(list(g))) for m, g in groupby(c[0] for c in self.columns)]
 
+    def split(self, max_columns: int) -> list[PaperTable]:
+        """The table in as few parts of whole maps as keep each within `max_columns` data columns (a map
+        wider than that is a part alone), the parts about equally wide: for a page or a screen."""
+        total = len(self.columns)
+        target = math.ceil(total / math.ceil(total / max_columns)) if total else 0
+        parts: list[list[int]] = [[]]
+        start = 0
+        for _, width in self.map_groups():
+            if parts[-1] and len(parts[-1]) + width > target:
+                parts.append([])
+            parts[-1].extend(range(start, start + width))
+            start += width
+        return [
+            replace(
+                self,
+                name=f"{self.name}_part{number}" if len(parts) > 1 else self.name,
+                columns=tuple(self.columns[c] for c in part),
+                cells=tuple(tuple(row[c] for c in part) for row in self.cells),
+            )
+            for number, part in enumerate(parts, 1)
+        ]
+
 
 def paper_tables(summary: pd.DataFrame, reps: int) -> list[PaperTable]:
     backends = sorted(summary["backend"].unique())
@@ -58,7 +82,7 @@ def paper_tables(summary: pd.DataFrame, reps: int) -> list[PaperTable]:
 
 def _table(part: pd.DataFrame, name: str, reps: int) -> PaperTable:
     backend, attack = part["backend"].iloc[0], part["attack"].iloc[0]
-    columns = tuple(sorted({(m, float(e)) for m, e in zip(part["map"], part["test_eps"])}))
+    columns = tuple((m, e) for m in map_order(part["map"].unique()) for e in sorted(part.loc[part["map"] == m, "test_eps"].unique().astype(float)))
     configs = [(m, float(e)) for m in method_order(part["method"]) for e in sorted(part.loc[part["method"] == m, "train_eps"].unique())]
     index = {(r.method, r.train_eps, r.map, r.test_eps): r for r in part.itertuples()}
     grid = [[index.get((m, e, c_map, c_eps)) for c_map, c_eps in columns] for m, e in configs]
@@ -68,11 +92,17 @@ def _table(part: pd.DataFrame, name: str, reps: int) -> PaperTable:
         for row in grid
     )
     seeds = sorted(part["seeds"].unique())
-    seed_text = f"{seeds[0]}" if len(seeds) == 1 else f"{seeds[0]} to {seeds[-1]}"
+    if seeds[-1] == 1:
+        numbers = "one seed per cell, so no confidence interval"
+    else:
+        numbers = (
+            f"mean over seeds ± half-width of the 95% stratified-bootstrap confidence interval (rliable, {reps} "
+            f"resamples); {seeds[0] if len(seeds) == 1 else f'{seeds[0]} to {seeds[-1]}'} seeds per cell"
+            + (" (a cell with one seed has no interval)" if seeds[0] == 1 else "")
+        )
     caption = (
-        f"Test win rate (%) {attack_phrase(attack)} on the {backend} backend: mean over seeds "
-        f"± half-width of the 95% stratified-bootstrap confidence interval (rliable, {reps} resamples); "
-        f"columns are maps × test ε; best mean per column in bold; {seed_text} seed(s) per cell."
+        f"Test win rate (%) {attack_phrase(attack)} on the {backend} backend: {numbers}; columns are maps × test ε; "
+        "best mean per column in bold."
     )
     title = f"Win rate {attack_phrase(attack)} ({backend})"
     return PaperTable(name, title, caption, columns, tuple(row_label(m, e) for m, e in configs), cells)
@@ -127,12 +157,12 @@ def to_latex(table: PaperTable) -> str:
         rules.append(rf"\cmidrule(lr){{{start}-{start + n - 1}}}")
         start += n
     lines = [
-        "% Requires \\usepackage{booktabs,graphicx}.",
+        "% Requires \\usepackage{booktabs,adjustbox}.",
         r"\begin{table}[tbp]",
         r"\centering",
         rf"\caption{{{latex_escape(table.caption)}}}",
         rf"\label{{tab:{table.name.replace('_', '-')}}}",
-        r"\resizebox{\linewidth}{!}{%",
+        r"\begin{adjustbox}{max width=\linewidth}",  # shrinks a wide table to the column, never enlarges
         rf"\begin{{tabular}}{{{spec}}}",
         r"\toprule",
         " & ".join(["", *spans]) + r" \\",
@@ -141,7 +171,8 @@ def to_latex(table: PaperTable) -> str:
         r"\midrule",
         *(" & ".join([latex_escape(label), *map(_latex_cell, row)]) + r" \\" for label, row in zip(table.rows, table.cells)),
         r"\bottomrule",
-        r"\end{tabular}}",
+        r"\end{tabular}",
+        r"\end{adjustbox}",
         r"\end{table}",
     ]
     return "\n".join(lines) + "\n"
@@ -158,15 +189,17 @@ def _latex_cell(cell: Cell | None) -> str:
 # ---- HTML
 
 
-def to_html(table: PaperTable) -> str:
+def to_html(table: PaperTable, caption: bool = True) -> str:
+    """The table as an HTML fragment; report.html sets its caption apart, above the table (caption=False)."""
     esc = html.escape
     spans = "".join(f'<th colspan="{n}" class="map">{esc(m)}</th>' for m, n in table.map_groups())
     eps = "".join(f"<th>{esc(eps_text(e))}</th>" for _, e in table.columns)
     body = "".join(
         f'<tr><th scope="row">{esc(label)}</th>{"".join(map(_html_cell, row))}</tr>' for label, row in zip(table.rows, table.cells)
     )
+    caption_html = f"<caption>{esc(table.caption)}</caption>" if caption else ""
     return (
-        f'<table class="paper" id="{esc(table.name)}"><caption>{esc(table.caption)}</caption>'
+        f'<table class="paper" id="{esc(table.name)}">{caption_html}'
         f'<thead><tr><th></th>{spans}</tr><tr><th>Method \\ test ε</th>{eps}</tr></thead>'
         f"<tbody>{body}</tbody></table>"
     )
