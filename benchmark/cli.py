@@ -271,6 +271,20 @@ def regress(preset, baseline, out, update, workers, launcher, address, backend, 
         sys.exit(1)
 
 
+@cli.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Destination, e.g. checkpoints.")
+def export(runs, out) -> None:
+    """Copy finished RUNS (run directories or sweep roots) without their resume state (last.pt).
+
+    Each lands in OUT/BACKEND/MAP/METHOD/epsE/seedS with config.yaml, manifest.json, train.csv, eval.csv
+    and checkpoints/model.pt: enough to evaluate and report, not to train further."""
+    from benchmark.export import export_runs
+
+    copies = export_runs(list(runs), out, lambda message: console.print(f"[yellow]warning:[/] {message}", highlight=False))
+    console.print(f"exported {len(copies)} run(s) to {out}")
+
+
 def _register_subcommands() -> None:
     from benchmark.report.command import report
 

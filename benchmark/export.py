@@ -1,0 +1,69 @@
+"""`robust-qmix export`: copy finished runs without their resume state, to share or to ship (checkpoints/).
+
+An exported run directory holds what evaluation and reports read: config.yaml, manifest.json, train.csv,
+eval.csv and checkpoints/model.pt. It leaves out checkpoints/last.pt (the replay buffer, optimiser and
+random streams that resuming needs: hundreds of MB per run) and adversaries/ (learned attacks, which
+`robust-qmix evaluate` trains again on demand). So an exported run can be evaluated and reported, not
+trained further.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from benchmark.checkpoint import MODEL_FILE
+from benchmark.config import load_yaml_config
+from benchmark.errors import UserError
+from benchmark.records import (
+    CHECKPOINT_DIR,
+    CONFIG_FILE,
+    EVAL_FILE,
+    MANIFEST_FILE,
+    TRAIN_FILE,
+    RecordError,
+    atomic_write_bytes,
+    find_runs,
+    load_run,
+)
+
+SHARED_FILES = (CONFIG_FILE, MANIFEST_FILE, TRAIN_FILE, EVAL_FILE, f"{CHECKPOINT_DIR}/{MODEL_FILE}")
+
+
+def export_runs(sources: Sequence[Path], dest: Path, warn: Callable[[str], None] = lambda message: None) -> list[Path]:
+    """Copy every finished run under `sources` to DEST/backend/map/method/epsE/seedS; returns the copies.
+
+    A run that is unfinished (no end time, no model, no evaluation) is left out with a warning."""
+    from benchmark.sweep import run_relpath
+
+    missing = [str(p) for p in sources if not Path(p).exists()]
+    if missing:
+        raise UserError(f"no such file or directory: {', '.join(missing)}")
+    copies = []
+    for run in find_runs(sources):
+        try:
+            reason = _unfinished(run)
+        except RecordError as err:
+            reason = str(err)
+        if reason:
+            warn(f"left out {run}: {reason}")
+            continue
+        target = Path(dest) / run_relpath(load_yaml_config(run / CONFIG_FILE))
+        if target.resolve() == run.resolve():
+            raise UserError(f"{run}: export destination is the run itself")
+        for name in SHARED_FILES:
+            atomic_write_bytes(target / name, (run / name).read_bytes())
+        copies.append(target)
+    if not copies:
+        raise UserError(f"no finished run to export under {', '.join(map(str, sources))}")
+    return copies
+
+
+def _unfinished(run: Path) -> str | None:
+    record = load_run(run)
+    if not record.manifest.get("end_time"):
+        return "training has not finished (manifest.json has no end_time)"
+    if record.eval.empty:
+        return "not evaluated (eval.csv is missing or empty)"
+    absent = [name for name in SHARED_FILES if not (run / name).is_file()]
+    return f"missing {', '.join(absent)}" if absent else None

@@ -1,0 +1,129 @@
+"""Win-rate regression gate (`robust-qmix regress`): a preset's sweep, compared cell by cell with a baseline.
+
+The baseline is a report summary.csv (benchmark/report/aggregate.py), so `robust-qmix report --baseline`
+reads the same file; `--update` writes it from the current runs.
+
+Decision rule, per (backend, map, method, train_eps, attack, test_eps) cell: Fisher's exact test,
+one-sided (is the win rate now lower than the baseline's?), on wins and losses pooled over all seeds and
+test episodes, as benchmark/report/compare.py computes it; p-values Holm-adjusted over all compared cells;
+a cell fails when its adjusted p-value is below ALPHA = 0.01. Why this rule:
+- one-sided: the gate exists to catch a learner or an attack that got worse; a rise is good news, not a
+  failure, and a one-sided test spends all its power on the direction that matters;
+- exact: the CI cells sit near 0% (strong attacks) and 100% (clean play), where a normal-approximation
+  two-proportion test is wrong;
+- Holm at 0.01: a false alarm would fail CI for nothing, so the chance of any false alarm over the whole grid
+  is held at 1% (Holm controls it under any dependence between cells, e.g. the eps-0 cells of several
+  attacks, which are the same battles);
+- pooling over seeds asks whether these trained policies win less often: on CPU a fresh run with the same
+  seeds reproduces the same policies exactly, so any significant drop is a change of the code's behaviour.
+A baseline cell that the new runs lack fails too (the grid lost coverage); a cell new to the grid passes and
+is listed, to be added with `--update`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from rich.table import Table
+
+from benchmark.errors import UserError
+from benchmark.records import atomic_write_text
+from benchmark.report.aggregate import summarise
+from benchmark.report.compare import DROP, NEW, compare, read_baseline
+from benchmark.report.runs import collect_runs
+from benchmark.report.stats import DEFAULT_REPS
+
+ALPHA = 0.01
+WORSE, OK, MISSING = "WORSE", "ok", "MISSING"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    cells: pd.DataFrame  # the summary with compare.COMPARE_COLUMNS (one-sided p-values)
+    missing: pd.DataFrame  # KEYS of baseline cells the new runs lack
+    alpha: float
+
+    @property
+    def worse(self) -> pd.DataFrame:
+        return self.cells[self.cells["change"] == DROP]
+
+    @property
+    def passed(self) -> bool:
+        return self.worse.empty and self.missing.empty
+
+
+def judge(summary: pd.DataFrame, baseline: pd.DataFrame, alpha: float = ALPHA) -> Verdict:
+    """The decision rule of the module docstring, on a summary and a baseline (both summary.csv frames)."""
+    cells, missing = compare(summary, baseline, alpha, alternative="less")
+    return Verdict(cells, missing, alpha)
+
+
+def load_baseline(path: Path) -> pd.DataFrame:
+    if not Path(path).exists():
+        raise UserError(f"baseline {path}: no such file (write one with --update)")
+    return read_baseline(path)
+
+
+def summary_of(run_dirs: Sequence[Path], reps: int = DEFAULT_REPS) -> pd.DataFrame:
+    """summary.csv of exactly these run directories; every one must be complete."""
+    found = collect_runs(list(run_dirs))
+    if found.skipped:
+        raise UserError(f"{len(found.skipped)} run(s) cannot be compared (first: {found.skipped[0].reason})")
+    return summarise(found.runs, reps)
+
+
+def write_baseline(summary: pd.DataFrame, path: Path) -> None:
+    atomic_write_text(Path(path), summary.to_csv(index=False))
+
+
+def verdict_table(verdict: Verdict, title: str) -> Table:
+    table = Table(
+        "map", "method", "train eps", "attack", "test eps", "baseline", "now", "difference", "p (Holm)", "verdict",
+        title=title,
+    )  # fmt: skip
+    backends = set(verdict.cells["backend"]) | set(verdict.missing["backend"])
+    for row in verdict.cells.itertuples(index=False):
+        key = _key_cells(row, len(backends) > 1)
+        now = _rate(row.wins, row.episodes)
+        if row.change == NEW:
+            table.add_row(*key, "-", now, "-", "-", "new (not in the baseline)")
+            continue
+        worse = row.change == DROP
+        table.add_row(
+            *key,
+            _rate(row.baseline_wins, row.baseline_episodes),
+            now,
+            f"{row.diff:+.3f}",
+            f"{row.p_holm:.2g}",
+            f"[bold red]{WORSE}[/]" if worse else OK,
+        )
+    for row in verdict.missing.itertuples(index=False):
+        table.add_row(*_key_cells(row, len(backends) > 1), "?", "-", "-", "-", f"[bold red]{MISSING}[/] (no run now)")
+    return table
+
+
+def _key_cells(row, with_backend: bool) -> list[str]:
+    where = f"{row.backend}/{row.map}" if with_backend else row.map
+    return [where, row.method, f"{row.train_eps:g}", row.attack, f"{row.test_eps:g}"]
+
+
+def _rate(wins: float, episodes: float) -> str:
+    return f"{wins / episodes:.3f} ({int(wins)}/{int(episodes)})"
+
+
+def summary_line(verdict: Verdict) -> str:
+    compared = int(verdict.cells["change"].ne(NEW).sum())
+    if verdict.passed:
+        return f"no regression: {compared} cell(s) compared, none significantly worse (one-sided Fisher, Holm, alpha {verdict.alpha:g})"
+    parts = []
+    if not verdict.worse.empty:
+        parts.append(f"{len(verdict.worse)} of {compared} cell(s) significantly worse")
+    if not verdict.missing.empty:
+        parts.append(f"{len(verdict.missing)} baseline cell(s) missing")
+    return f"regression: {', '.join(parts)} (one-sided Fisher, Holm, alpha {verdict.alpha:g})"
+
+
+__all__ = ["ALPHA", "Verdict", "judge", "load_baseline", "summary_line", "summary_of", "verdict_table", "write_baseline"]

@@ -1,0 +1,278 @@
+"""Sweeps: a preset names a grid of runs (maps x methods x train eps x seeds) and the evaluation grid every
+run gets; `plan` turns it into cells, `run_cell` trains (resuming) and evaluates (skipping done cells) one.
+
+API (used by `robust-qmix sweep`, the launchers in benchmark/launchers/ and `regress`):
+
+- `Preset` (frozen): name, backend, maps, methods ((method, (train_eps, ...)), ...), seeds, steps,
+  settings ({"section.key": value} applied to every run, as `--set`), and the evaluation plan: attacks,
+  eps, episodes, adversary_steps. `load_preset(name_or_path)` reads `benchmark/presets/NAME.yaml` or a
+  YAML file; `preset_names()` lists the shipped ones (in `PRESETS_DIR`).
+- `Cell` (frozen): run_dir (ROOT/backend/map/method/eps{E:g}/seed{S}), config (RunConfig), attacks, eps,
+  episodes, adversary_steps. `plan(preset, root, backend=None) -> list[Cell]`, in a fixed order.
+- `cell_done(cell)`: trained to its steps and every evaluation cell in eval.csv.
+- `run_cell(cell) -> CellResult`: picklable, safe in a fresh (spawned) process. It never raises for the
+  cell's own failure: the result then carries `error` (one line), so one bad cell cannot stop a sweep.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from benchmark.config import AttackConfig, RunConfig, load_yaml_config
+from benchmark.errors import UserError
+from benchmark.records import CONFIG_FILE, EVAL_COLUMNS, EVAL_FILE, MANIFEST_FILE, read_csv_rows
+
+PRESETS_DIR = Path(__file__).resolve().parent / "presets"
+# Settings the grid itself decides; a preset's `settings` may not override them.
+GRID_KEYS = ("env.backend", "env.map", "method.name", "method.train_eps", "train.seed", "train.steps")
+PRESET_KEYS = ("backend", "maps", "methods", "seeds", "steps", "settings", "eval")
+EVAL_KEYS = ("attacks", "eps", "episodes", "adversary_steps")
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    backend: str
+    maps: tuple[str, ...]
+    methods: tuple[tuple[str, tuple[float, ...]], ...]
+    seeds: tuple[int, ...]
+    steps: int
+    settings: dict[str, Any] = field(hash=False)
+    attacks: tuple[str, ...]
+    eps: tuple[float, ...]
+    episodes: int
+    adversary_steps: int
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+
+@dataclass(frozen=True)
+class Cell:
+    run_dir: Path
+    config: RunConfig
+    attacks: tuple[str, ...]
+    eps: tuple[float, ...]
+    episodes: int
+    adversary_steps: int
+
+    @property
+    def attack_options(self) -> AttackConfig:
+        return AttackConfig(adversary_steps=self.adversary_steps)
+
+
+@dataclass(frozen=True)
+class CellResult:
+    run_dir: Path
+    env_steps: int
+    eval_rows: int
+    wall_seconds: float
+    error: str | None = None  # one line when the cell failed
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+# -- presets ----------------------------------------------------------------------------------------------
+def preset_names() -> list[str]:
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.yaml"))
+
+
+def load_preset(name_or_path: str) -> Preset:
+    """A shipped preset by name, or a YAML file by path (anything ending in .yaml/.yml or naming a file)."""
+    text = str(name_or_path)
+    path = Path(text)
+    if not (text.endswith((".yaml", ".yml")) or path.is_file()):
+        if text not in preset_names():
+            raise UserError(f"unknown preset {text!r}; known: {', '.join(preset_names())} (or a path to a YAML file)")
+        path = PRESETS_DIR / f"{text}.yaml"
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError, UnicodeDecodeError) as err:
+        raise UserError(f"cannot read preset {path}: {str(err).splitlines()[0]}") from None
+    return preset_from_dict(path.stem, data)
+
+
+def preset_from_dict(name: str, data: Any) -> Preset:
+    _check_keys(data, PRESET_KEYS, f"preset {name}")
+    evals = data.get("eval", {})
+    _check_keys(evals, EVAL_KEYS, f"preset {name}: eval")
+    methods = data.get("methods")
+    _require(isinstance(methods, dict) and methods, f"preset {name}: methods must map method names to train eps lists")
+    defaults = AttackConfig()
+    try:
+        return Preset(
+            name=name,
+            backend=str(data.get("backend", "sim")),
+            maps=tuple(map(str, _as_list(data.get("maps"), "maps"))),
+            methods=tuple((str(m), tuple(float(e) for e in _as_list(eps, f"methods.{m}"))) for m, eps in methods.items()),
+            seeds=tuple(int(s) for s in _as_list(data.get("seeds", [0]), "seeds")),
+            steps=int(data.get("steps", RunConfig().train.steps)),
+            settings=dict(data.get("settings") or {}),
+            attacks=tuple(map(str, _as_list(evals.get("attacks", ["none"]), "eval.attacks"))),
+            eps=tuple(float(e) for e in _as_list(evals.get("eps", [0.0]), "eval.eps")),
+            episodes=int(evals.get("episodes", 32)),
+            adversary_steps=int(evals.get("adversary_steps", defaults.adversary_steps)),
+        )
+    except (TypeError, ValueError) as err:
+        raise UserError(f"preset {name}: {str(err).splitlines()[0]}") from None
+
+
+def _validate(p: Preset) -> None:
+    from benchmark.attacks import ATTACKS
+    from benchmark.envs.maps import MAPS
+    from benchmark.methods import METHODS
+
+    where = f"preset {p.name}"
+    _require(p.backend in ("sim", "sc2"), f"{where}: backend must be sim or sc2, got {p.backend!r}")
+    _require(bool(p.maps and p.methods and p.seeds), f"{where}: maps, methods and seeds must not be empty")
+    _require(bool(p.attacks and p.eps), f"{where}: eval.attacks and eval.eps must not be empty")
+    for name in p.maps:
+        MAPS.get(name)
+    for name in p.attacks:
+        ATTACKS.get(name)
+    for method, levels in p.methods:
+        METHODS.get(method)
+        _require(bool(levels), f"{where}: method {method} has no train eps")
+        _require(all(0 <= e <= 1 for e in levels), f"{where}: train eps of {method} must be in [0, 1]")
+        # Vanilla ignores eps, so vanilla at eps > 0 would only be a mislabelled copy of eps 0.
+        _require(method != "vanilla" or levels == (0.0,), f"{where}: vanilla trains only at eps 0")
+    _require(all(0 <= e <= 1 for e in p.eps), f"{where}: eval eps must be in [0, 1]")
+    _require(p.steps >= 0 and p.episodes >= 1, f"{where}: steps must be >= 0 and eval.episodes >= 1")
+    _require(min(p.seeds) >= 0, f"{where}: seeds must be >= 0")
+    clash = sorted(set(p.settings) & set(GRID_KEYS))
+    _require(not clash, f"{where}: settings may not set {', '.join(clash)} (the grid decides them)")
+    RunConfig().with_overrides(p.settings)  # unknown keys and bad values fail now, not mid-sweep
+    AttackConfig(adversary_steps=p.adversary_steps)
+
+
+def _check_keys(data: Any, allowed: tuple[str, ...], where: str) -> None:
+    _require(isinstance(data, dict), f"{where} must be a mapping")
+    unknown = sorted(set(data) - set(allowed))
+    _require(not unknown, f"{where}: unknown key(s) {', '.join(map(str, unknown))}; allowed: {', '.join(allowed)}")
+
+
+def _as_list(value: Any, key: str) -> list:
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return [value]
+    _require(isinstance(value, list), f"{key} must be a list, got {value!r}")
+    return value
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise UserError(message)
+
+
+# -- the plan -------------------------------------------------------------------------------------------
+def run_relpath(cfg: RunConfig) -> Path:
+    """backend/map/method/eps{E:g}/seed{S}: where a run lives under a sweep's root (and under runs/)."""
+    e, m = cfg.env, cfg.method
+    return Path(e.backend) / e.map / m.name / f"eps{m.train_eps:g}" / f"seed{cfg.train.seed}"
+
+
+def plan(preset: Preset, root: Path, backend: str | None = None) -> list[Cell]:
+    """Every cell of the grid, ordered map, method, train eps, seed (the order a one-worker sweep runs)."""
+    backend = backend or preset.backend
+    _require(backend in ("sim", "sc2"), f"backend must be sim or sc2, got {backend!r}")
+    base = RunConfig().with_overrides(preset.settings)
+    cells = []
+    for map_name in preset.maps:
+        for method, levels in preset.methods:
+            for train_eps in levels:
+                for seed in preset.seeds:
+                    cfg = base.with_overrides({
+                        "env.backend": backend, "env.map": map_name, "method.name": method,
+                        "method.train_eps": train_eps, "train.seed": seed, "train.steps": preset.steps,
+                    })  # fmt: skip
+                    cells.append(
+                        Cell(Path(root) / run_relpath(cfg), cfg, preset.attacks, preset.eps, preset.episodes, preset.adversary_steps)
+                    )
+    return cells
+
+
+# -- state of a cell ------------------------------------------------------------------------------------------
+def trained_steps(run_dir: Path) -> int:
+    """Env steps of the last completed training (manifest.json gets them only once training ends)."""
+    try:
+        return int(json.loads((Path(run_dir) / MANIFEST_FILE).read_text()).get("env_steps") or 0)
+    except (OSError, ValueError, TypeError):
+        return 0
+
+
+def same_run(cell: Cell) -> bool:
+    """The run directory holds this cell's run, perhaps trained for a different number of steps."""
+    path = cell.run_dir / CONFIG_FILE
+    try:
+        return path.is_file() and load_yaml_config(path).with_overrides({"train.steps": cell.config.train.steps}) == cell.config
+    except UserError:
+        return False
+
+
+def cell_trained(cell: Cell) -> bool:
+    return same_run(cell) and trained_steps(cell.run_dir) >= cell.config.train.steps
+
+
+def missing_evaluations(cell: Cell) -> list[tuple[str, float]]:
+    from benchmark.attacks import attack_label
+
+    try:
+        rows = read_csv_rows(cell.run_dir / EVAL_FILE, EVAL_COLUMNS)
+    except UserError:
+        rows = []
+    done = {(r["attack"], float(r["test_eps"])) for r in rows}
+    options = cell.attack_options
+    return [(a, e) for a in cell.attacks for e in cell.eps if (attack_label(a, options), e) not in done]
+
+
+def cell_done(cell: Cell) -> bool:
+    return cell_trained(cell) and not missing_evaluations(cell)
+
+
+# -- running a cell -------------------------------------------------------------------------------------------
+def run_cell(cell: Cell) -> CellResult:
+    """Train (resuming) and evaluate (skipping done cells) one run; failures come back in `error`."""
+    started = time.perf_counter()
+    try:
+        from benchmark.evaluate import evaluate
+        from benchmark.train import train
+
+        if not cell_trained(cell):
+            if same_run(cell):
+                _retire_stale_evaluations(cell.run_dir)
+            train(cell.config, cell.run_dir)  # refuses a directory holding a different run
+        if missing_evaluations(cell):
+            evaluate(cell.run_dir, cell.episodes, cell.attacks, cell.eps, None, cell.attack_options)
+        error = None
+    except Exception as err:  # noqa: BLE001 - a sweep reports a failed cell and goes on with the others
+        error = _one_line(err)
+    rows = len(read_csv_rows(cell.run_dir / EVAL_FILE, EVAL_COLUMNS)) if (cell.run_dir / EVAL_FILE).is_file() else 0
+    return CellResult(cell.run_dir, trained_steps(cell.run_dir), rows, time.perf_counter() - started, error)
+
+
+def _retire_stale_evaluations(run_dir: Path) -> None:
+    """A run trained further (a preset with more steps) is a new policy: its old evaluations and learned
+    adversaries describe the old one, so they are moved aside (kept, renamed) rather than skipped as done."""
+    steps = trained_steps(run_dir)
+    for name in (EVAL_FILE, "adversaries"):
+        old = Path(run_dir) / name
+        if steps and old.exists():
+            stem, dot, suffix = name.partition(".")
+            shutil.move(old, old.with_name(f"{stem}.before{steps}{dot}{suffix}"))
+
+
+def _one_line(err: Exception) -> str:
+    if isinstance(err, UserError):
+        return str(err)
+    where = traceback.extract_tb(err.__traceback__)[-1] if err.__traceback__ else None
+    at = f" (at {Path(where.filename).name}:{where.lineno})" if where else ""
+    return f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}{at}"

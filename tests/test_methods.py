@@ -1,0 +1,207 @@
+"""Training methods do what their definitions say: a few real updates each, adv_train's perturbed acting and
+learning with its eps ramp, policy_reg's regulariser, atla/paad's alternation, and the learned adversaries'
+zero-sum reward."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from benchmark.attacks.adversary import AdversaryPerturb, new_adversary
+from benchmark.attacks.adversary_training import AdversaryTrainer, build_rollout
+from benchmark.attacks.ball import VictimSelector
+from benchmark.config import AdversaryConfig, RunConfig
+from benchmark.envs import make_env
+from benchmark.methods import METHODS
+from benchmark.methods.regularisers import REGULARISERS
+from benchmark.qmix.controller import greedy_actions
+from benchmark.train import Trainer
+
+STEPS = 10_000  # train.steps: only sets where the eps ramp lies (ramp_start 0.1 -> step 1000, ramp_end 0.5 -> 5000)
+TINY = {
+    "env.map": "3m", "env.batch_envs": 4, "qmix.batch_size": 4, "qmix.buffer_size": 16, "train.steps": STEPS,
+    "train.test_episodes": 1, "method.attack_steps": 3,
+}  # fmt: skip
+
+
+def make_trainer(tmp_path, method: str, train_eps: float = 0.1, **extra) -> Trainer:
+    cfg = RunConfig().with_overrides({**TINY, "method.name": method, "method.train_eps": train_eps, **extra})
+    return Trainer(cfg, tmp_path)  # writes nothing until a test round or a checkpoint
+
+
+def fill(trainer: Trainer, env_steps: int):
+    """One collected batch under the method's own perturbation at `env_steps`, then a sampled batch."""
+    batch, _ = trainer.runner.run(epsilon=0.5, perturb=trainer.method.collect_perturb(env_steps))
+    trainer.buffer.insert(batch)
+    return trainer.buffer.sample(trainer.cfg.qmix.batch_size)
+
+
+def agent_params(trainer: Trainer) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in trainer.mac.agent.parameters()]
+
+
+def same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
+    return all(torch.equal(x, y) for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("method", METHODS.names())
+def test_each_method_runs_a_few_updates(tmp_path, method):
+    # Past the ramp (eps at its full value), one adversary/agent iteration per cycle for atla and paad.
+    trainer = make_trainer(tmp_path, method, 0.0 if method == "vanilla" else 0.1, **{"method.adversary_iters": 1, "method.agent_iters": 1})
+    before = agent_params(trainer)
+    for _ in range(3):
+        out = trainer.method.update(fill(trainer, STEPS), STEPS)
+        assert torch.isfinite(torch.tensor(out["loss"])) and out["loss"] >= 0
+    assert not same(before, agent_params(trainer))
+
+
+# -- adv_train ---------------------------------------------------------------------------------------------
+def test_adv_train_eps_ramps_from_zero(tmp_path):
+    method = make_trainer(tmp_path, "adv_train", 0.2).method
+    assert [method.eps_at(s) for s in (0, 1000, 3000, 5000, 9000)] == pytest.approx([0, 0, 0.1, 0.2, 0.2])
+    assert method.collect_perturb(500) is None  # clean acting before the ramp starts
+    steps = range(0, STEPS, 250)
+    assert all(method.eps_at(a) <= method.eps_at(b) for a, b in zip(steps, steps[1:]))
+
+
+def test_adv_train_acts_on_perturbed_observations_inside_the_ball(tmp_path):
+    trainer = make_trainer(tmp_path, "adv_train", 0.2)
+    eps = trainer.method.eps_at(3000)
+    perturb = trainer.method.collect_perturb(3000)
+    seen = []
+
+    def spy(obs, prev, hidden, avail):
+        out = perturb(obs, prev, hidden, avail)
+        seen.append((obs, out))
+        return out
+
+    trainer.runner.run(epsilon=0.0, perturb=spy)
+    deltas = torch.stack([(out - obs).abs().amax() for obs, out in seen])
+    assert (deltas <= eps + 1e-6).all() and (deltas > eps / 2).all()
+
+
+def test_adv_train_learns_on_worst_case_observations_and_clean_before_the_ramp(tmp_path, monkeypatch):
+    trainer = make_trainer(tmp_path, "adv_train", 0.2)
+    given = []
+    td_loss = trainer.learner.td_loss
+
+    def spy(batch, obs=None):
+        given.append((batch.obs, obs))
+        return td_loss(batch, obs=obs)
+
+    monkeypatch.setattr(trainer.learner, "td_loss", spy)
+    batch = fill(trainer, 0)
+    trainer.method.update(batch, 500)
+    clean, obs = given[-1]
+    assert obs is None or torch.equal(obs, clean)
+    trainer.method.update(batch, 3000)
+    clean, obs = given[-1]
+    delta = (obs - clean).abs()
+    assert delta.amax() <= 0.1 + 1e-6 and delta.amax() > 0.05
+    # The worst case lowers each agent's preference for its clean greedy action (the inner maximisation).
+    prev = torch.cat([torch.full_like(batch.actions[:, :1], -1), batch.actions], dim=1)
+    with torch.no_grad():
+        q_clean = trainer.mac.sequence_q(clean, prev)
+        q_adv = trainer.mac.sequence_q(obs, prev)
+    greedy = greedy_actions(q_clean, batch.avail)
+    margin_clean = q_clean.gather(-1, greedy.unsqueeze(-1)) - q_clean.masked_fill(~batch.avail, -1e9).logsumexp(-1, keepdim=True)
+    margin_adv = q_adv.gather(-1, greedy.unsqueeze(-1)) - q_adv.masked_fill(~batch.avail, -1e9).logsumexp(-1, keepdim=True)
+    filled = torch.cat([batch.filled, torch.zeros_like(batch.filled[:, :1])], dim=1).bool()
+    assert margin_adv.squeeze(-1).mean(-1)[filled].mean() < margin_clean.squeeze(-1).mean(-1)[filled].mean()
+
+
+# -- policy_reg ----------------------------------------------------------------------------------------------
+q_values = st.lists(st.floats(-5, 5), min_size=9, max_size=9).map(lambda v: torch.tensor(v).view(1, 9))
+
+
+@settings(max_examples=50, deadline=None)
+@given(q=q_values, shift=q_values)
+def test_distance_regularisers_are_zero_for_identical_outputs_and_positive_otherwise(q, shift):
+    avail = torch.ones(1, 9, dtype=torch.bool)
+    for name in ("kl", "tv"):
+        assert REGULARISERS[name](q, q.clone(), avail, 10.0).item() == pytest.approx(0.0, abs=1e-6)
+        moved = q + shift
+        # Softmax policies differ unless the shift is the same in every action.
+        if (shift - shift.mean()).abs().max() > 1e-2:
+            assert REGULARISERS[name](q, moved, avail, 10.0).item() > 0
+
+
+def test_hinge_is_sadqns_margin_on_the_perturbed_output():
+    # SA-DQN's form is not a distance: it is 0 exactly when the clean greedy action keeps a margin of at
+    # least c over every other available action at the perturbed observation (DESIGN.md: margin 10).
+    avail = torch.tensor([[True, True, True, False]])
+    clean = torch.tensor([[1.0, 5.0, 2.0, 99.0]])  # greedy among the available: action 1
+    assert REGULARISERS["hinge"](clean, torch.tensor([[0.0, 20.0, 9.0, 99.0]]), avail, 10.0).item() == 0.0
+    assert REGULARISERS["hinge"](clean, torch.tensor([[0.0, 10.0, 9.0, 99.0]]), avail, 10.0).item() == pytest.approx(9.0)
+    assert REGULARISERS["hinge"](clean, clean, avail, 0.0).item() == 0.0  # identical outputs, margin 0: zero
+
+
+@pytest.mark.parametrize("form", ["kl", "tv", "hinge"])
+def test_policy_reg_adds_kappa_times_the_regulariser(tmp_path, monkeypatch, form):
+    trainer = make_trainer(tmp_path, "policy_reg", 0.1, **{"method.regulariser": form, "method.hinge_margin": 0.0})
+    method = trainer.method
+    batch = fill(trainer, 0)
+    early = method.update(batch, 500)  # before the ramp: eps and kappa are 0
+    assert early["regulariser"] == 0 and early["kappa"] == 0 and early["loss"] == pytest.approx(early["td_loss"])
+    out = method.update(batch, STEPS)
+    assert out["kappa"] == pytest.approx(0.1) and out["eps"] == pytest.approx(0.1)
+    assert out["regulariser"] > 0 and out["loss"] == pytest.approx(out["td_loss"] + 0.1 * out["regulariser"], rel=1e-5)
+    # An "attack" that changes nothing gives identical outputs, and so a zero regulariser.
+    monkeypatch.setattr(method, "worst_case_obs", lambda batch, eps, clean_q=None: batch.obs)
+    assert method.update(batch, STEPS)["regulariser"] == pytest.approx(0.0, abs=1e-6)
+
+
+# -- atla / paad ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("method", ["atla", "paad"])
+def test_learned_adversary_methods_alternate_n_adversary_and_m_agent_iterations(tmp_path, method):
+    n, m = 2, 3
+    trainer = make_trainer(tmp_path, method, 0.1, **{"method.adversary_iters": n, "method.agent_iters": m})
+    alt = trainer.method
+    assert alt.collect_perturb(500) is None and alt._trainer is None  # eps still 0: no adversary at all
+    phases = []
+    for call in range(2 * m + 1):
+        agent_before, adversary_before = agent_params(trainer), [p.detach().clone() for p in alt.adversary.parameters()]
+        perturb = alt.collect_perturb(STEPS)
+        adversary_trained = not same(adversary_before, [p.detach() for p in alt.adversary.parameters()])
+        assert same(agent_before, agent_params(trainer)), "QMIX must be frozen while the adversary trains"
+        phases.append(alt.trainer.iterations)
+        batch, _ = trainer.runner.run(epsilon=0.0, perturb=perturb)
+        trainer.buffer.insert(batch)
+        adversary_before = [p.detach().clone() for p in alt.adversary.parameters()]
+        alt.update(trainer.buffer.sample(trainer.cfg.qmix.batch_size), STEPS)
+        assert same(adversary_before, [p.detach() for p in alt.adversary.parameters()]), "the adversary is frozen in QMIX's phase"
+        assert adversary_trained == (call % m == 0)
+    assert phases == [n] * m + [2 * n] * m + [3 * n]
+
+
+def test_learned_adversaries_are_rewarded_with_the_negated_team_reward():
+    cfg = RunConfig()
+    info_env = make_env("sim", "3m", 8, 5, torch.device("cpu"))
+    from benchmark.qmix.controller import AgentController
+
+    torch.manual_seed(0)
+    mac = AgentController(info_env.info, cfg.qmix, torch.device("cpu"))
+    acfg = AdversaryConfig(gamma=0.9, gae_lambda=0.8)
+    for kind in ("atla", "paad"):
+        adversary = new_adversary(kind, info_env.info, acfg, 0, torch.device("cpu"))
+        torch.nn.init.zeros_(adversary.critic[-1].weight)
+        torch.nn.init.zeros_(adversary.critic[-1].bias)  # values 0: returns are plain discounted reward sums
+        gen = torch.Generator().manual_seed(1)
+        recorder = AdversaryPerturb(adversary, mac, 0.1, VictimSelector(0, 3, gen), False, 2, gen, sample=True, record=True)
+        trainer = AdversaryTrainer(adversary, mac, info_env, acfg, 0, False, 2, 0)
+        batch, stats = trainer.runner.run(epsilon=0.0, perturb=recorder)
+        rollout = build_rollout(adversary, batch, recorder, acfg)
+        steps = len(recorder.actions)
+        expected = torch.zeros_like(batch.reward[:, :steps])
+        running = torch.zeros(batch.reward.shape[0])
+        for t in reversed(range(steps)):
+            nxt = batch.filled[:, t + 1] if t + 1 < steps else torch.zeros_like(running)
+            running = (-batch.reward[:, t] + 0.9 * 0.8 * nxt * (1 - batch.terminated[:, t]) * running) * batch.filled[:, t]
+            expected[:, t] = running
+        assert stats.returns.sum() > 0  # the team earned reward, so the adversary's returns are negative
+        assert torch.allclose(rollout.returns, expected[batch.filled[:, :steps].bool()], atol=1e-5)
+        assert (rollout.returns <= 1e-6).all()
+        out = trainer.iteration(0.1)
+        assert out["adversary_return"] <= 0
