@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # The whole study in a container: StarCraft II 4.10 (Blizzard's headless Linux build), SMAC's maps, and this
 # project with its `sc2` extra. `docker run IMAGE` runs run_all.sh and writes the run records and the report
-# to the mounted /out. Build arguments and run-time variables are described in docker/README.md.
+# to the mounted /out. Build arguments and run-time variables: README.md, "Docker (real StarCraft II)".
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 # --- stage 1: the game and the maps, verified; only the unpacked folder leaves this stage ------------------

@@ -1,0 +1,125 @@
+"""The win-rate regression gate: its decision rule on made-up counts, and `robust-qmix regress` end to end
+(a fresh run passes against its own baseline; a broken learner fails with a table)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from benchmark.errors import UserError
+from benchmark.regress import judge, load_baseline
+
+# -- the decision rule -------------------------------------------------------------------------------------
+
+
+def grid(*cells: tuple[str, int, int]) -> pd.DataFrame:
+    """A summary.csv-shaped frame: one row per (attack, wins, episodes), the other keys fixed."""
+    rows = [
+        {"backend": "sim", "map": "3m", "method": "vanilla", "train_eps": 0.0, "attack": attack, "test_eps": 0.1,
+         "seeds": 2, "episodes": episodes, "wins": wins, "mean": wins / episodes}
+        for attack, wins, episodes in cells
+    ]  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def verdicts(summary: pd.DataFrame, baseline: pd.DataFrame) -> dict[str, str]:
+    result = judge(summary, baseline)
+    return dict(zip(result.cells["attack"], result.cells["change"]))
+
+
+def test_a_clear_drop_fails_and_noise_or_a_rise_passes():
+    baseline = grid(("none", 200, 256), ("fgsm", 200, 256), ("pgd", 100, 256))
+    now = grid(("none", 150, 256), ("fgsm", 195, 256), ("pgd", 180, 256))
+    result = judge(now, baseline)
+    assert verdicts(now, baseline) == {"none": "drop", "fgsm": "not significant", "pgd": "not significant"}
+    assert not result.passed and list(result.worse["attack"]) == ["none"]
+    assert judge(baseline, baseline).passed  # identical counts: every p-value is 1
+
+
+def test_a_drop_significant_alone_is_not_significant_among_many_cells():
+    # 24/64 against 40/64: one-sided p = 0.004, under 0.01 alone, over it once Holm counts ten cells.
+    alone = grid(("none", 24, 64))
+    assert not judge(alone, grid(("none", 40, 64))).passed
+    others = [(f"a{i}", 32, 64) for i in range(9)]
+    assert judge(grid(("none", 24, 64), *others), grid(("none", 40, 64), *others)).passed
+
+
+def test_a_lost_cell_fails_and_a_new_cell_passes():
+    baseline = grid(("none", 50, 64), ("fgsm", 20, 64))
+    lost = judge(grid(("none", 50, 64)), baseline)
+    assert not lost.passed and list(lost.missing["attack"]) == ["fgsm"]
+    grown = grid(("none", 50, 64), ("fgsm", 20, 64), ("pgd", 0, 64))
+    assert judge(grown, baseline).passed and verdicts(grown, baseline)["pgd"] == "new"
+
+
+def test_a_missing_baseline_says_how_to_make_one(tmp_path):
+    with pytest.raises(UserError, match="--update"):
+        load_baseline(tmp_path / "absent.csv")
+
+
+# -- the command -------------------------------------------------------------------------------------------
+
+# 3m learns a greedy win rate of ~0.6 within 8k env steps when exploration anneals fast (an untrained
+# network wins ~0.1 of 3m's battles): enough for a broken learner to show in 256 test episodes.
+QUICK = {
+    "backend": "sim",
+    "maps": ["3m"],
+    "methods": {"vanilla": [0]},
+    "seeds": [0],
+    "steps": 8000,
+    "settings": {
+        "qmix.batch_size": 32,
+        "qmix.buffer_size": 500,
+        "qmix.epsilon_anneal_time": 4000,
+        "train.test_interval": 8000,
+        "train.test_episodes": 8,
+        "train.checkpoint_interval": 8000,
+    },
+    "eval": {"attacks": ["none"], "eps": [0], "episodes": 256},
+}
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-c", "from benchmark.cli import main; main()", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory) -> tuple[Path, Path]:
+    """The quick preset and a baseline written from it with --update."""
+    folder = tmp_path_factory.mktemp("regress")
+    preset, baseline = folder / "quick.yaml", folder / "baseline.csv"
+    preset.write_text(yaml.safe_dump(QUICK))
+    done = cli("regress", "--preset", str(preset), "--baseline", str(baseline), "--update")
+    assert done.returncode == 0, done.stderr[-3000:]
+    return preset, baseline
+
+
+def test_update_writes_a_summary_that_report_reads_as_a_baseline(quick):
+    _, baseline = quick
+    frame = load_baseline(baseline)  # the report's own reader: the same checks as `report --baseline`
+    assert len(frame) == 1 and frame["episodes"].item() == 256
+    assert 0.3 < frame["wins"].item() / 256 <= 1  # it learned: the broken-learner test below relies on it
+
+
+def test_a_fresh_run_passes_against_its_own_baseline(quick):
+    preset, baseline = quick
+    done = cli("regress", "--preset", str(preset), "--baseline", str(baseline))
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    assert "no regression: 1 cell(s) compared" in done.stdout
+    assert "+0.000" in done.stdout  # the same seeds on CPU: the same battles won
+
+
+def test_a_broken_learner_fails_with_a_table(quick, tmp_path):
+    preset, baseline = quick
+    before = baseline.read_bytes()
+    done = cli("regress", "--preset", str(preset), "--baseline", str(baseline), "--set", "qmix.lr=0", "--out", str(tmp_path / "runs"))
+    assert done.returncode == 1, done.stdout + done.stderr[-3000:]
+    assert "WORSE" in done.stdout and "regression: 1 of 1 cell(s) significantly worse" in done.stdout
+    assert (tmp_path / "runs/sim/3m/vanilla/eps0/seed0/eval.csv").is_file()  # --out keeps the runs
+    assert baseline.read_bytes() == before  # only --update writes the baseline
