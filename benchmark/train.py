@@ -162,6 +162,10 @@ class Trainer:
         """Continue from the last checkpoint, if there is one; rows written after it are dropped."""
         path = self.run_dir / CHECKPOINT_DIR / checkpoint.STATE_FILE
         if not path.exists():
+            # model.pt is written after last.pt, so a model without its resume state was exported: starting
+            # over would silently replace the shared model and its records.
+            if (self.run_dir / CHECKPOINT_DIR / checkpoint.MODEL_FILE).exists():
+                raise UserError(f"{self.run_dir} was exported without its resume state (last.pt); train into a new --out")
             return False
         state = checkpoint.load(path, self.device)
         try:

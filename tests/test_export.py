@@ -57,6 +57,11 @@ def test_export_keeps_what_evaluation_and_reports_need_and_nothing_else(runs, tm
     assert len(rows) == 5 and list(rows["attack"][-1:]) == ["fgsm"] and (rows["attack"] == "none").sum() == 2
     assert len(collect_runs([out]).runs) == 1  # and the report stage accepts it
 
+    # Training it again is refused: it cannot resume, and starting over would replace the shared model.
+    done = cli("train", "--config", str(out / RUN / "config.yaml"), "--out", str(out / RUN))
+    assert done.returncode == 1 and "exported without its resume state" in done.stderr
+    assert (out / RUN / "checkpoints/model.pt").read_bytes() == (runs / RUN / "checkpoints/model.pt").read_bytes()
+
 
 def test_nothing_to_export_is_one_line(tmp_path):
     (tmp_path / "empty").mkdir()
