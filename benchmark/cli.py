@@ -162,14 +162,17 @@ def doctor() -> None:
 @click.option("--launcher", default="local", show_default=True, help="local (process pool) or ray.")
 @click.option("--address", help="Ray cluster address [default: start a local one].")
 @click.option("--backend", help="sim or sc2 [default: the preset's].")
+@click.option("--cpus-per-run", type=float, default=1.0, show_default=True, help="CPUs a Ray task reserves.")
+@click.option("--gpus-per-run", type=float, default=0.0, show_default=True, help="GPUs (or a share) a Ray task reserves.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
-def sweep(preset, out, workers, launcher, address, backend, dry_run) -> None:
+def sweep(preset, out, workers, launcher, address, backend, cpus_per_run, gpus_per_run, dry_run) -> None:
     """Train and evaluate a preset's grid; finished cells are skipped, interrupted ones resumed."""
     from benchmark.launchers import LAUNCHERS, LaunchOptions
     from benchmark.sweep import load_preset, plan
 
     spec = load_preset(preset)
-    launch, options = LAUNCHERS.get(launcher), LaunchOptions(workers=workers, address=address)
+    options = LaunchOptions(workers=workers, address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
+    launch = LAUNCHERS.get(launcher)
     root = out or Path("runs") / "sweeps" / spec.name
     run_plan(spec.name, root, plan(spec, root, backend), launch, options, dry_run)
 
