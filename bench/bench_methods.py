@@ -23,6 +23,7 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
+from bench.trainer_timing import fill_buffer, time_iterations
 from benchmark.attacks import ATTACKS, AttackContext
 from benchmark.attacks.adversary import new_adversary
 from benchmark.attacks.adversary_training import AdversaryTrainer
@@ -44,15 +45,10 @@ def time_method(map_name: str, method: str, eps: float, iterations: int, device:
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(cfg, tmp)
         trainer.progress.env_steps = int(cfg.method.ramp_end * FULL_STRENGTH)
-        while not trainer.buffer.can_sample(cfg.qmix.batch_size):  # untimed: fill the buffer to one batch
-            trainer.iteration()
+        fill_buffer(trainer)
         if hasattr(trainer.method, "agent_iters_left"):
             trainer.method.agent_iters_left = 0  # start the timed part with a full atla/paad cycle
-        steps0, start = trainer.progress.env_steps, time.perf_counter()
-        for _ in range(iterations):
-            trainer.iteration()
-        seconds = time.perf_counter() - start
-    steps = trainer.progress.env_steps - steps0
+        steps, seconds = time_iterations(trainer, iterations)
     return {"steps": steps, "s_per_m": seconds / steps * 1e6}
 
 
@@ -72,6 +68,8 @@ def acting_seconds_per_step(mac: AgentController, env, perturb, steps: int) -> f
             prev = torch.where(terminated.unsqueeze(-1), -1, actions)  # a new episode has no last action
             hidden = hidden * (~terminated).repeat_interleave(n).view(1, -1, 1).to(hidden.dtype)
             current = env.observe()
+    if env.device.type == "cuda":
+        torch.cuda.synchronize()  # kernels still queued belong to the timed steps
     return (time.perf_counter() - start) / (steps * b)
 
 

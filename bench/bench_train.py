@@ -17,6 +17,7 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
+from bench.trainer_timing import fill_buffer, time_iterations
 from benchmark.config import RunConfig
 from benchmark.train import Trainer
 
@@ -26,8 +27,7 @@ def measure(map_name: str, batch_envs: int, iterations: int, device: str, thread
     cfg = RunConfig().with_overrides(settings)
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(cfg, tmp)
-        while not trainer.buffer.can_sample(cfg.qmix.batch_size):
-            trainer.iteration()
+        fill_buffer(trainer)
         update = trainer.method.update
         learn = 0.0
 
@@ -39,11 +39,7 @@ def measure(map_name: str, batch_envs: int, iterations: int, device: str, thread
             return out
 
         trainer.method.update = timed_update
-        steps0, start = trainer.progress.env_steps, time.perf_counter()
-        for _ in range(iterations):
-            trainer.iteration()
-        elapsed = time.perf_counter() - start
-    steps = trainer.progress.env_steps - steps0
+        steps, elapsed = time_iterations(trainer, iterations)
     return {"steps_per_s": steps / elapsed, "learn_share": learn / elapsed, "steps": steps}
 
 

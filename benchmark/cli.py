@@ -155,13 +155,22 @@ def doctor() -> None:
     Console().print(table)
 
 
+def _launch_options(command):
+    """The options `sweep` and `regress` share, defined once so that their names, defaults and help agree."""
+    for option in reversed((
+        click.option("--workers", type=int, default=1, show_default=True, help="Cells run at once."),
+        click.option("--launcher", default="local", show_default=True, help="local (process pool) or ray."),
+        click.option("--address", help="Ray cluster address [default: start a local one]."),
+        click.option("--backend", help="sim or sc2 [default: the preset's]."),
+    )):  # fmt: skip
+        command = option(command)
+    return command
+
+
 @cli.command()
 @click.option("--preset", required=True, help="A preset name (see benchmark/presets/) or a YAML file.")
 @click.option("--out", type=click.Path(path_type=Path), help="Root of the sweep's runs [default: runs/sweeps/PRESET].")
-@click.option("--workers", type=int, default=1, show_default=True, help="Cells run at once.")
-@click.option("--launcher", default="local", show_default=True, help="local (process pool) or ray.")
-@click.option("--address", help="Ray cluster address [default: start a local one].")
-@click.option("--backend", help="sim or sc2 [default: the preset's].")
+@_launch_options
 @click.option("--cpus-per-run", type=float, default=1.0, show_default=True, help="CPUs a Ray task reserves.")
 @click.option("--gpus-per-run", type=float, default=0.0, show_default=True, help="GPUs (or a share) a Ray task reserves.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
@@ -235,10 +244,7 @@ def _progress_cells() -> Progress:
 @click.option("--baseline", required=True, type=click.Path(dir_okay=False, path_type=Path), help="A report summary.csv, e.g. reports/baselines/ci.csv.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Keep the runs here; finished ones are reused [default: a temporary folder].")
 @click.option("--update", is_flag=True, help="Write the runs' summary as the new baseline instead of failing.")
-@click.option("--workers", type=int, default=1, show_default=True, help="Cells run at once.")
-@click.option("--launcher", default="local", show_default=True, help="local (process pool) or ray.")
-@click.option("--address", help="Ray cluster address [default: start a local one].")
-@click.option("--backend", help="sim or sc2 [default: the preset's].")
+@_launch_options
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a setting of every run, e.g. qmix.lr=0.")
 def regress(preset, baseline, out, update, workers, launcher, address, backend, overrides) -> None:
     """Run a preset's sweep and exit 1 if any cell wins significantly less often than in BASELINE.

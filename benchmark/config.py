@@ -203,8 +203,7 @@ class RunConfig:
         data = self.to_dict()
         for dotted, value in overrides.items():
             section, _, key = dotted.partition(".")
-            _require(bool(key) and isinstance(data.get(section), dict), f"unknown config key {dotted!r}")
-            _require(key in data[section], f"unknown config key {dotted!r}")
+            _require(key in data.get(section, {}), f"unknown config key {dotted!r}")
             data[section][key] = value
         return RunConfig.from_dict(data)
 

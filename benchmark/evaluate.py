@@ -12,9 +12,10 @@ from benchmark.attacks import ATTACKS, AttackContext, attack_label
 from benchmark.config import AttackConfig, RunConfig, load_yaml_config
 from benchmark.device import configure_threads, resolve_device
 from benchmark.envs import make_env
+from benchmark.envs.maps import MAPS
 from benchmark.errors import UserError
 from benchmark.qmix.controller import AgentController
-from benchmark.records import CHECKPOINT_DIR, CONFIG_FILE, EVAL_COLUMNS, EVAL_FILE, read_csv_rows, write_csv
+from benchmark.records import CHECKPOINT_DIR, CONFIG_FILE, EVAL_COLUMNS, EVAL_FILE, append_csv, read_csv_rows
 from benchmark.runner import EpisodeRunner
 
 EVAL_SEED = 2_000_003  # evaluation episodes are the same battles for every cell (common random numbers)
@@ -23,15 +24,19 @@ MAX_PARALLEL = 1024  # environments stepped together while evaluating
 
 def load_policy(run_dir: Path, device: torch.device) -> tuple[RunConfig, AgentController]:
     cfg = load_yaml_config(Path(run_dir) / CONFIG_FILE)
+    return cfg, _load_agents(cfg, run_dir, device)
+
+
+def _load_agents(cfg: RunConfig, run_dir: Path, device: torch.device) -> AgentController:
+    """The trained agents of a run. Their sizes come from the map table, which every backend must match
+    (sc2 checks it), so no environment (on sc2: a StarCraft II game) is started just to learn them."""
     model = checkpoint.load(Path(run_dir) / CHECKPOINT_DIR / checkpoint.MODEL_FILE, device)
-    env = make_env(cfg.env.backend, cfg.env.map, 1, 0, device)
-    mac = AgentController(env.info, cfg.qmix, device)
+    mac = AgentController(MAPS.get(cfg.env.map).info(), cfg.qmix, device)
     try:
         mac.agent.load_state_dict(model["agent"])
     except (KeyError, RuntimeError) as err:
         raise UserError(f"{run_dir}: model checkpoint does not fit its config ({str(err).splitlines()[0][:100]})") from None
-    env.close()
-    return cfg, mac
+    return mac
 
 
 def evaluate(
@@ -57,21 +62,21 @@ def evaluate(
     run_dir = Path(run_dir)
     if not (run_dir / CONFIG_FILE).is_file():
         raise UserError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
-    device = resolve_device(device_name or load_yaml_config(run_dir / CONFIG_FILE).train.device)
-    cfg, mac = load_policy(run_dir, device)
+    cfg = load_yaml_config(run_dir / CONFIG_FILE)
+    device = resolve_device(device_name or cfg.train.device)
+    mac = _load_agents(cfg, run_dir, device)
     configure_threads(cfg.train.threads)
-    done = {(r["attack"], float(r["test_eps"])) for r in read_csv_rows(run_dir / EVAL_FILE, EVAL_COLUMNS)}
-    new_rows = []
     if options.victims > mac.info.n_agents:
         raise UserError(f"--victims must be at most the map's {mac.info.n_agents} agents, got {options.victims}")
+    done = {(r["attack"], float(r["test_eps"])) for r in read_csv_rows(run_dir / EVAL_FILE, EVAL_COLUMNS)}
+    new_rows = []
     for name in attacks:
         for eps in eps_values:
             if (attack_label(name, options), eps) in done:
                 continue
             row = evaluate_cell(cfg, mac, name, eps, episodes, device, run_dir, options)
             new_rows.append(row)
-            rows = [*read_csv_rows(run_dir / EVAL_FILE, EVAL_COLUMNS), row]
-            write_csv(run_dir / EVAL_FILE, rows, EVAL_COLUMNS)
+            append_csv(run_dir / EVAL_FILE, [row], EVAL_COLUMNS)  # each cell is kept as soon as it is done
     return new_rows
 
 

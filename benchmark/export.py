@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from benchmark.checkpoint import MODEL_FILE
-from benchmark.config import load_yaml_config
+from benchmark.config import RunConfig
 from benchmark.errors import UserError
 from benchmark.records import (
     CHECKPOINT_DIR,
@@ -22,6 +22,7 @@ from benchmark.records import (
     MANIFEST_FILE,
     TRAIN_FILE,
     RecordError,
+    RunRecord,
     atomic_write_bytes,
     find_runs,
     load_run,
@@ -42,13 +43,14 @@ def export_runs(sources: Sequence[Path], dest: Path, warn: Callable[[str], None]
     copies = []
     for run in find_runs(sources):
         try:
-            reason = _unfinished(run)
+            record = load_run(run)
+            reason = _unfinished(record)
         except RecordError as err:
             reason = str(err)
         if reason:
             warn(f"left out {run}: {reason}")
             continue
-        target = Path(dest) / run_relpath(load_yaml_config(run / CONFIG_FILE))
+        target = Path(dest) / run_relpath(RunConfig.from_dict(record.config))
         if target.resolve() == run.resolve():
             raise UserError(f"{run}: export destination is the run itself")
         for name in SHARED_FILES:
@@ -59,11 +61,10 @@ def export_runs(sources: Sequence[Path], dest: Path, warn: Callable[[str], None]
     return copies
 
 
-def _unfinished(run: Path) -> str | None:
-    record = load_run(run)
+def _unfinished(record: RunRecord) -> str | None:
     if not record.manifest.get("end_time"):
         return "training has not finished (manifest.json has no end_time)"
     if record.eval.empty:
         return "not evaluated (eval.csv is missing or empty)"
-    absent = [name for name in SHARED_FILES if not (run / name).is_file()]
+    absent = [name for name in SHARED_FILES if not (record.path / name).is_file()]
     return f"missing {', '.join(absent)}" if absent else None

@@ -36,12 +36,14 @@ class RecordError(UserError):
     """A run directory that is missing a file or whose file does not match its schema."""
 
 
-def _atomic_write(path: Path, write: Callable[[io.BufferedWriter], None]) -> None:
+def atomic_save(path: Path, save: Callable[[io.BufferedWriter], None]) -> None:
+    """Atomically write whatever `save(handle)` writes (e.g. `lambda f: torch.save(obj, f)`)."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            write(handle)
+            save(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -51,16 +53,11 @@ def _atomic_write(path: Path, write: Callable[[io.BufferedWriter], None]) -> Non
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    _atomic_write(Path(path), lambda handle: handle.write(data))
+    atomic_save(path, lambda handle: handle.write(data))
 
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode())
-
-
-def atomic_save(path: Path, save: Callable[[io.BufferedWriter], None]) -> None:
-    """Atomically write whatever `save(handle)` writes (e.g. `lambda f: torch.save(obj, f)`)."""
-    _atomic_write(Path(path), save)
 
 
 def write_yaml(path: Path, data: Mapping[str, Any]) -> None:
@@ -79,9 +76,7 @@ def write_csv(path: Path, rows: Iterable[Mapping[str, Any]], columns: tuple[str,
 
 def read_csv_rows(path: Path, columns: tuple[str, ...]) -> list[dict[str, Any]]:
     """Rows of a CSV written by `write_csv`; a missing file is an empty table."""
-    if not Path(path).exists():
-        return []
-    return _validated_frame(Path(path), columns).to_dict("records")
+    return _frame_or_empty(Path(path), columns).to_dict("records")
 
 
 def append_csv(path: Path, rows: Iterable[Mapping[str, Any]], columns: tuple[str, ...]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Generic, TypeVar
 
 from benchmark.errors import UserError
@@ -14,13 +14,6 @@ class Registry(Generic[T]):
     def __init__(self, kind: str) -> None:
         self.kind = kind
         self._items: dict[str, T] = {}
-
-    def register(self, name: str) -> Callable[[T], T]:
-        def add(obj: T) -> T:
-            self.add(name, obj)
-            return obj
-
-        return add
 
     def add(self, name: str, obj: T) -> None:
         if name in self._items:

@@ -84,9 +84,9 @@ def verdict_table(verdict: Verdict, title: str) -> Table:
         "map", "method", "train eps", "attack", "test eps", "baseline", "now", "difference", "p (Holm)", "verdict",
         title=title,
     )  # fmt: skip
-    backends = set(verdict.cells["backend"]) | set(verdict.missing["backend"])
+    with_backend = len(set(verdict.cells["backend"]) | set(verdict.missing["backend"])) > 1
     for row in verdict.cells.itertuples(index=False):
-        key = _key_cells(row, len(backends) > 1)
+        key = _key_cells(row, with_backend)
         now = _rate(row.wins, row.episodes)
         if row.change == NEW:
             table.add_row(*key, "-", now, "-", "-", "new (not in the baseline)")
@@ -101,7 +101,7 @@ def verdict_table(verdict: Verdict, title: str) -> Table:
             f"[bold red]{WORSE}[/]" if worse else OK,
         )
     for row in verdict.missing.itertuples(index=False):
-        table.add_row(*_key_cells(row, len(backends) > 1), "?", "-", "-", "-", f"[bold red]{MISSING}[/] (no run now)")
+        table.add_row(*_key_cells(row, with_backend), "?", "-", "-", "-", f"[bold red]{MISSING}[/] (no run now)")
     return table
 
 

@@ -7,12 +7,16 @@ from dataclasses import dataclass
 
 import torch
 
-from benchmark.envs.base import BatchedEnv
+from benchmark.envs.base import BatchedEnv, EpisodeInterrupted
+from benchmark.errors import UserError
 from benchmark.qmix.buffer import EpisodeBatch
 from benchmark.qmix.controller import AgentController, epsilon_greedy
 
 # An observation perturbation seen by the agents only: (obs, prev_actions, hidden, avail) -> obs'.
 Perturb = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+# Batches collected again after a game was lost mid-episode; a game that keeps dying is stopped by the
+# backend itself (sc2_pool), this only bounds games that die now and then but never finish a batch.
+MAX_INTERRUPTED_BATCHES = 3
 
 
 @dataclass(frozen=True)
@@ -34,15 +38,24 @@ class EpisodeRunner:
     """Runs one episode in each of the env's B environments, from a fresh reset, until all have ended.
 
     Environments that end early reset themselves and keep stepping, but nothing they do is recorded or
-    counted, so an episode batch means the same as pymarl's.
+    counted, so an episode batch means the same as pymarl's. A batch interrupted by a lost game is
+    collected again from a fresh reset, so an interrupted episode is never recorded (DESIGN.md, sc2).
     """
 
     def __init__(self, env: BatchedEnv, mac: AgentController, seed: int) -> None:
         self.env, self.mac = env, mac
         self.generator = torch.Generator(device=env.device).manual_seed(seed)
 
-    @torch.no_grad()
     def run(self, epsilon: float, perturb: Perturb | None = None) -> tuple[EpisodeBatch, EpisodeStats]:
+        for _ in range(MAX_INTERRUPTED_BATCHES):
+            try:
+                return self._collect(epsilon, perturb)
+            except EpisodeInterrupted as err:
+                lost = err
+        raise UserError(f"{MAX_INTERRUPTED_BATCHES} episode batches in a row were interrupted, last: {lost}")
+
+    @torch.no_grad()
+    def _collect(self, epsilon: float, perturb: Perturb | None) -> tuple[EpisodeBatch, EpisodeStats]:
         env, info = self.env, self.env.info
         batch = EpisodeBatch.empty(info, env.batch_size, env.device)
         current = env.reset()

@@ -133,7 +133,7 @@ def _validate(p: Preset) -> None:
     from benchmark.methods import METHODS
 
     where = f"preset {p.name}"
-    _require(p.backend in ("sim", "sc2"), f"{where}: backend must be sim or sc2, got {p.backend!r}")
+    _check_backend(p.backend, f"{where}: ")
     _require(bool(p.maps and p.methods and p.seeds), f"{where}: maps, methods and seeds must not be empty")
     _require(bool(p.attacks and p.eps), f"{where}: eval.attacks and eval.eps must not be empty")
     for name in p.maps:
@@ -153,6 +153,12 @@ def _validate(p: Preset) -> None:
     _require(not clash, f"{where}: settings may not set {', '.join(clash)} (the grid decides them)")
     RunConfig().with_overrides(p.settings)  # unknown keys and bad values fail now, not mid-sweep
     AttackConfig(adversary_steps=p.adversary_steps)
+
+
+def _check_backend(backend: str, where: str = "") -> None:
+    from benchmark.envs import BACKENDS
+
+    _require(backend in BACKENDS, f"{where}backend must be {' or '.join(BACKENDS)}, got {backend!r}")
 
 
 def _check_keys(data: Any, allowed: tuple[str, ...], where: str) -> None:
@@ -183,7 +189,7 @@ def run_relpath(cfg: RunConfig) -> Path:
 def plan(preset: Preset, root: Path, backend: str | None = None) -> list[Cell]:
     """Every cell of the grid, ordered map, method, train eps, seed (the order a one-worker sweep runs)."""
     backend = backend or preset.backend
-    _require(backend in ("sim", "sc2"), f"backend must be sim or sc2, got {backend!r}")
+    _check_backend(backend)
     base = RunConfig().with_overrides(preset.settings)
     cells = []
     for map_name in preset.maps:
@@ -262,12 +268,22 @@ def run_cell(cell: Cell) -> CellResult:
 def _retire_stale_evaluations(run_dir: Path) -> None:
     """A run trained further (a preset with more steps) is a new policy: its old evaluations and learned
     adversaries describe the old one, so they are moved aside (kept, renamed) rather than skipped as done."""
+    from benchmark.attacks.learned import ADVERSARY_DIR
+
     steps = trained_steps(run_dir)
-    for name in (EVAL_FILE, "adversaries"):
+    if not steps:
+        return
+    for name in (EVAL_FILE, ADVERSARY_DIR):
         old = Path(run_dir) / name
-        if steps and old.exists():
+        if old.exists():
             stem, dot, suffix = name.partition(".")
             shutil.move(old, old.with_name(f"{stem}.before{steps}{dot}{suffix}"))
+
+
+def error_line(err: BaseException) -> str:
+    """`Type: first line of the message`: how a failed cell's error is shown (CellResult.error is one line)."""
+    text = str(err).strip()
+    return f"{type(err).__name__}: {text.splitlines()[0] if text else ''}"
 
 
 def _one_line(err: Exception) -> str:
@@ -275,4 +291,4 @@ def _one_line(err: Exception) -> str:
         return str(err)
     where = traceback.extract_tb(err.__traceback__)[-1] if err.__traceback__ else None
     at = f" (at {Path(where.filename).name}:{where.lineno})" if where else ""
-    return f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}{at}"
+    return error_line(err) + at

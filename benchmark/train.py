@@ -47,6 +47,14 @@ class Progress:
     losses: list[float] = field(default_factory=list)
 
 
+# Called after every iteration with the progress, and with the new train.csv row after a test round.
+ProgressHook = Callable[[Progress, dict | None], None]
+
+
+def _no_progress(progress: Progress, row: dict | None) -> None:
+    del progress, row
+
+
 class Trainer:
     def __init__(self, cfg: RunConfig, run_dir: Path) -> None:
         self.cfg, self.run_dir = cfg, Path(run_dir)
@@ -70,20 +78,23 @@ class Trainer:
         self.rows: list[dict] = []
 
     # -- the loop -------------------------------------------------------------------------------------
-    def run(self, on_progress: Callable[[Progress, dict | None], None] = lambda p, r: None) -> None:
-        steps = self.cfg.train.steps
-        started = time.perf_counter()
-        base_wall = self.progress.wall_seconds
+    def run(self, on_progress: ProgressHook = _no_progress) -> None:
+        p = self.progress
+        started = time.perf_counter() - p.wall_seconds  # a resumed run keeps counting its earlier time
+
+        def clock() -> None:
+            p.wall_seconds = time.perf_counter() - started
+
         while True:
-            self.progress.wall_seconds = base_wall + time.perf_counter() - started
+            clock()
             if self._test_due():
-                on_progress(self.progress, self._test_row())
-            if self.progress.env_steps >= steps:
+                on_progress(p, self._test_row())
+            if p.env_steps >= self.cfg.train.steps:
                 break
             self.iteration()
-            on_progress(self.progress, None)
-            if self.progress.env_steps - self.progress.last_checkpoint >= self.cfg.train.checkpoint_interval:
-                self.progress.wall_seconds = base_wall + time.perf_counter() - started
+            on_progress(p, None)
+            if p.env_steps - p.last_checkpoint >= self.cfg.train.checkpoint_interval:
+                clock()
                 self.save_checkpoint()
         self.save_checkpoint()
 
@@ -213,7 +224,7 @@ def prepare_run_dir(cfg: RunConfig, run_dir: Path) -> bool:
     return True
 
 
-def train(cfg: RunConfig, run_dir: Path, on_progress: Callable[[Progress, dict | None], None] | None = None) -> Trainer:
+def train(cfg: RunConfig, run_dir: Path, on_progress: ProgressHook = _no_progress) -> Trainer:
     """Train (or resume) the run in `run_dir`; nothing is written before the inputs are known to be good."""
     resuming = prepare_run_dir(cfg, run_dir)
     trainer = Trainer(cfg, run_dir)
@@ -225,7 +236,7 @@ def train(cfg: RunConfig, run_dir: Path, on_progress: Callable[[Progress, dict |
         manifest = new_manifest(cfg.env.backend, trainer.device, cfg.train.seed, getattr(trainer.env, "sc2_version", None))
     write_yaml(Path(run_dir) / CONFIG_FILE, cfg.to_dict())
     write_json(manifest_path, manifest)
-    trainer.run(on_progress or (lambda p, r: None))
+    trainer.run(on_progress)
     manifest.update(end_time=now_iso(), env_steps=trainer.progress.env_steps, wall_seconds=trainer.progress.wall_seconds)
     write_json(manifest_path, manifest)
     return trainer

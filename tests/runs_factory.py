@@ -15,6 +15,7 @@ CONFIGS = (("vanilla", 0.0), ("adv_train", 0.1), ("adv_train", 0.25), ("policy_r
 SEEDS = (0, 1, 2)
 CELLS = (("none", 0.0), ("fgsm", 0.0), ("fgsm", 0.1), ("fgsm", 0.2))
 TRAIN_STEPS = (0, 250, 500, 750, 1000)
+REPS = 200  # bootstrap resamples: small, as the report tests check plumbing and exact numbers, not interval precision
 
 
 def write_run(

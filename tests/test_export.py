@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -14,17 +13,14 @@ from benchmark.evaluate import evaluate
 from benchmark.records import MANIFEST_FILE
 from benchmark.report.runs import collect_runs
 from benchmark.train import train
+from cli_helpers import run_cli
 
 SMALL = {
     "env.map": "3m", "env.batch_envs": 4, "train.steps": 600, "qmix.batch_size": 4, "qmix.buffer_size": 32,
     "train.test_interval": 300, "train.test_episodes": 4, "train.checkpoint_interval": 300,
 }  # fmt: skip
 RUN = Path("sim/3m/vanilla/eps0/seed0")
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-c", "from benchmark.cli import main; main()", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+cli = partial(run_cli, timeout=300)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from benchmark.config import QMixConfig
 from benchmark.envs.base import EnvInfo
 from benchmark.qmix.buffer import EpisodeBatch, ReplayBuffer
 from benchmark.qmix.controller import AgentController, epsilon_greedy, linear_epsilon
-from benchmark.qmix.learner import td_lambda_targets
+from benchmark.qmix.learner import QLearner, previous_actions, td_lambda_targets
 from benchmark.qmix.mixer import QMixer
 
 INFO = EnvInfo(n_agents=3, n_enemies=3, n_actions=9, obs_shape=30, state_shape=48, episode_limit=5)
@@ -112,3 +112,24 @@ def test_buffer_state_round_trips():
     clone.load_state_dict(buffer.state_dict())
     assert torch.equal(clone.sample(2).reward, buffer.sample(2).reward)
     assert clone.next_index == 2
+
+
+def test_td_targets_come_from_the_recorded_observations_when_the_agents_see_perturbed_ones():
+    torch.manual_seed(0)
+    mac = AgentController(INFO, QMixConfig(), torch.device("cpu"))
+    learner = QLearner(mac, INFO.state_shape, QMixConfig())
+    batch = _episodes(4, 1.0)
+    batch.obs.normal_()
+    batch.state.normal_()
+    batch.avail.fill_(True)
+    batch.actions.random_(INFO.n_actions)
+    perturbed = batch.obs + 5 * torch.randn_like(batch.obs)
+    loss, q = learner.td_loss(batch, obs=perturbed)
+    prev = previous_actions(batch.actions)
+    with torch.no_grad():
+        targets = learner._targets(batch, mac.sequence_q(batch.obs, prev), prev)  # double Q picks on clean obs
+        chosen = mac.sequence_q(perturbed, prev)[:, :-1].gather(-1, batch.actions.unsqueeze(-1)).squeeze(-1)
+        q_tot = learner.mixer(chosen, batch.state[:, :-1]).squeeze(-1)
+    expected = ((q_tot - targets) * batch.filled).pow(2).sum() / batch.filled.sum()
+    assert torch.allclose(loss, expected)
+    assert torch.allclose(q, mac.sequence_q(perturbed, prev))

@@ -21,11 +21,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from test_sweep import TINY  # the local launcher's tiny grid: two cells, a few seconds each
+from cli_helpers import csv_records as records
+from cli_helpers import preset_file, run_cli
 
 pytest.importorskip("ray")
-
-TIME_DEPENDENT = ["wall_seconds"]  # the only train.csv column that may differ between two identical runs
 
 
 def free_port() -> int:
@@ -85,21 +84,11 @@ def _listening(port: int) -> bool:
 
 
 def cli(env: dict, *args: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-c", "from benchmark.cli import main; main()", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
-
-
-def records(root: Path) -> dict[str, pd.DataFrame]:
-    out = {}
-    for path in sorted(root.rglob("*.csv")):
-        frame = pd.read_csv(path)
-        out[str(path.relative_to(root))] = frame.drop(columns=TIME_DEPENDENT) if path.name == "train.csv" else frame
-    return out
+    return run_cli(*args, timeout=300, env=env)
 
 
 def test_a_sweep_on_a_ray_cluster_writes_the_local_launchers_records_and_resumes(tmp_path, head, ray_env):
-    preset = tmp_path / "tiny.yaml"
-    preset.write_text(yaml.safe_dump(TINY))
+    preset = preset_file(tmp_path)
     on_ray, local = tmp_path / "ray", tmp_path / "local"
 
     done = cli(ray_env, "sweep", "--preset", str(preset), "--out", str(on_ray), "--launcher", "ray", "--address", head, "--workers", "2")
@@ -121,8 +110,7 @@ def test_a_sweep_on_a_ray_cluster_writes_the_local_launchers_records_and_resumes
 
 
 def test_a_failing_cell_is_reported_and_the_others_finish(tmp_path, head, ray_env):
-    preset = tmp_path / "tiny.yaml"
-    preset.write_text(yaml.safe_dump(TINY))
+    preset = preset_file(tmp_path)
     root = tmp_path / "runs"
     # A different run already sits in the vanilla cell's directory: training there is refused.
     squatter = root / "sim/3m/vanilla/eps0/seed0"
@@ -136,8 +124,7 @@ def test_a_failing_cell_is_reported_and_the_others_finish(tmp_path, head, ray_en
 
 
 def test_an_unreachable_cluster_is_one_line(tmp_path, ray_env):
-    preset = tmp_path / "tiny.yaml"
-    preset.write_text(yaml.safe_dump(TINY))
+    preset = preset_file(tmp_path)
     nobody = f"127.0.0.1:{free_port()}"
     done = cli(ray_env, "sweep", "--preset", str(preset), "--out", str(tmp_path / "runs"), "--launcher", "ray", "--address", nobody)
     assert done.returncode == 1

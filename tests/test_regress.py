@@ -3,16 +3,15 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from benchmark.errors import UserError
 from benchmark.regress import judge, load_baseline
+from cli_helpers import preset_file
+from cli_helpers import run_cli as cli
 
 # -- the decision rule -------------------------------------------------------------------------------------
 
@@ -84,17 +83,11 @@ QUICK = {
 }
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-c", "from benchmark.cli import main; main()", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-
-
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory) -> tuple[Path, Path]:
     """The quick preset and a baseline written from it with --update."""
     folder = tmp_path_factory.mktemp("regress")
-    preset, baseline = folder / "quick.yaml", folder / "baseline.csv"
-    preset.write_text(yaml.safe_dump(QUICK))
+    preset, baseline = preset_file(folder, QUICK, "quick.yaml"), folder / "baseline.csv"
     done = cli("regress", "--preset", str(preset), "--baseline", str(baseline), "--update")
     assert done.returncode == 0, done.stderr[-3000:]
     return preset, baseline

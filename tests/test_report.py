@@ -19,9 +19,7 @@ from benchmark.report.command import report
 from benchmark.report.compare import compare, read_baseline
 from benchmark.report.runs import collect_runs
 from benchmark.report.tables import paper_tables, to_latex, to_markdown
-from runs_factory import CELLS, CONFIGS, EPISODES, MAPS, SEEDS, known_wins, write_run, write_sweep
-
-REPS = 200  # small: these tests check plumbing and exact numbers, not interval precision
+from runs_factory import CELLS, CONFIGS, EPISODES, MAPS, REPS, SEEDS, known_wins, write_run, write_sweep
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,8 @@ from PIL import Image
 
 from benchmark.report.build import ReportResult, build_report
 from browser import Chromium, find_chromium
-from runs_factory import write_run, write_sweep
+from runs_factory import REPS, write_run, write_sweep
 
-REPS = 200
 INSTALL = "apt-get install chromium poppler-utils (Debian), or run .ci/run"
 
 

@@ -85,14 +85,23 @@ def test_close_ends_every_worker_and_may_be_called_twice():
 
 
 def test_the_episode_runner_never_counts_an_interrupted_episode(tmp_path):
-    """Today the runner stops with EpisodeInterrupted; once it re-runs the batch, the batch is whole."""
+    """The runner collects an interrupted batch again from a reset, so every recorded episode is whole."""
     env = fake_env(fail="crash", fail_at=2, once_file=str(tmp_path / "failed-once"))
     mac = AgentController(env.info, QMixConfig(), env.device)
     try:
         batch, stats = EpisodeRunner(env, mac, seed=0).run(epsilon=1.0)
-    except EpisodeInterrupted:
-        assert env.restarts == 1
-    else:
         assert stats.lengths.tolist() == [3, 3] and stats.returns.tolist() == [3.0, 3.0] and env.restarts == 1
+        assert batch.filled.sum(dim=1).tolist() == [3.0, 3.0]
+    finally:
+        env.close()
+
+
+def test_the_episode_runner_stops_when_every_batch_is_interrupted():
+    env = fake_env(fail="crash", fail_at=2)  # no once_file: every game process dies at its second step
+    mac = AgentController(env.info, QMixConfig(), env.device)
+    try:
+        with pytest.raises(UserError, match="batches in a row were interrupted") as caught:
+            EpisodeRunner(env, mac, seed=0).run(epsilon=1.0)
+        assert "\n" not in str(caught.value)
     finally:
         env.close()

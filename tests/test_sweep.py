@@ -3,55 +3,18 @@
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from benchmark.errors import UserError
 from benchmark.launchers import LAUNCHERS, LaunchOptions
 from benchmark.sweep import Cell, cell_done, load_preset, plan, preset_names, run_cell
-
-TINY = {
-    "backend": "sim",
-    "maps": ["3m"],
-    "methods": {"vanilla": [0], "adv_train": [0.1]},
-    "seeds": [0],
-    "steps": 600,
-    "settings": {
-        "env.batch_envs": 4,
-        "qmix.batch_size": 4,
-        "qmix.buffer_size": 32,
-        "method.attack_steps": 2,
-        "train.test_interval": 300,
-        "train.test_episodes": 4,
-        "train.checkpoint_interval": 300,
-    },
-    "eval": {"attacks": ["none", "fgsm"], "eps": [0, 0.1], "episodes": 4, "adversary_steps": 0},
-}
-COMPARED = ["env_steps", "test_win_rate", "test_return", "loss", "epsilon"]  # wall_seconds differs
-
-
-def preset_file(tmp_path: Path, **changes) -> Path:
-    path = tmp_path / "tiny.yaml"
-    path.write_text(yaml.safe_dump({**TINY, **changes}))
-    return path
-
-
-def cli(*args: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-c", "from benchmark.cli import main; main()", *args]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-
-
-def records(root: Path) -> dict[str, pd.DataFrame]:
-    out = {}
-    for path in sorted(root.rglob("*.csv")):
-        frame = pd.read_csv(path)
-        out[str(path.relative_to(root))] = frame[COMPARED] if path.name == "train.csv" else frame
-    return out
+from cli_helpers import CLI, preset_file
+from cli_helpers import csv_records as records
+from cli_helpers import run_cli as cli
 
 
 def test_the_shipped_presets_load_and_the_paper_grid_is_the_studys():
@@ -169,7 +132,7 @@ def test_more_steps_extend_a_run_and_set_its_old_evaluations_aside(swept, tmp_pa
 def test_an_interrupted_sweep_resumes_to_the_same_records(swept, tmp_path):
     preset, reference = swept
     root = tmp_path / "root"
-    cmd = [sys.executable, "-c", "from benchmark.cli import main; main()", "sweep", "--preset", str(preset), "--out", str(root)]
+    cmd = [*CLI, "sweep", "--preset", str(preset), "--out", str(root)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     first = plan(load_preset(str(preset)), root)[0].run_dir / "checkpoints" / "last.pt"
     deadline = time.monotonic() + 300

@@ -3,14 +3,13 @@
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from benchmark.records import TRAIN_COLUMNS
+from cli_helpers import CLI, TIME_DEPENDENT, run_cli
 
 SMALL = [
     "--map", "3m", "--steps", "2400",
@@ -18,19 +17,17 @@ SMALL = [
     "--set", "train.test_interval=400", "--set", "train.test_episodes=8", "--set", "train.checkpoint_interval=600",
     "--set", "qmix.target_update_interval=20",
 ]  # fmt: skip
-COMPARED = [c for c in TRAIN_COLUMNS if c != "wall_seconds"]
 
 
 def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-c", "from benchmark.cli import main; main()", *args]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    done = run_cli(*args)
     if check and done.returncode != 0:
         raise AssertionError(done.stderr)
     return done
 
 
 def rows(run: Path) -> pd.DataFrame:
-    return pd.read_csv(run / "train.csv")[COMPARED]
+    return pd.read_csv(run / "train.csv").drop(columns=list(TIME_DEPENDENT))
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +52,7 @@ def test_same_seed_gives_identical_records(reference, tmp_path):
 
 def test_killed_run_resumes_with_the_same_rows(reference, tmp_path):
     run = tmp_path / "killed"
-    cmd = [sys.executable, "-c", "from benchmark.cli import main; main()", "train", *SMALL, "--out", str(run)]
+    cmd = [*CLI, "train", *SMALL, "--out", str(run)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 300
     while not (run / "checkpoints" / "last.pt").exists() and time.monotonic() < deadline:

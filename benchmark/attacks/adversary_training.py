@@ -11,11 +11,19 @@ import torch
 from benchmark.attacks.adversary import Adversary, AdversaryPerturb
 from benchmark.attacks.ball import VictimSelector
 from benchmark.attacks.ppo import Rollout, gae, ppo_update
-from benchmark.config import AdversaryConfig
+from benchmark.config import AdversaryConfig, RunConfig
+from benchmark.envs import make_env
 from benchmark.envs.base import BatchedEnv
 from benchmark.qmix.buffer import EpisodeBatch
 from benchmark.qmix.controller import AgentController
 from benchmark.runner import EpisodeRunner
+
+ADVERSARY_SEED = 3_000_017  # battles the adversary trains on differ from the victim's training and evaluation
+
+
+def adversary_seed(run: RunConfig) -> int:
+    """The seed of a victim run's adversary: its initial weights, its environments and its random streams."""
+    return run.train.seed + ADVERSARY_SEED
 
 
 def adversary_rewards(team_reward: torch.Tensor) -> torch.Tensor:
@@ -73,6 +81,22 @@ class AdversaryTrainer:
         self.victims = VictimSelector(victims, env.info.n_agents, self.generator)
         self.env_steps = 0
         self.iterations = 0
+
+    @classmethod
+    def for_run(
+        cls,
+        adversary: Adversary,
+        mac: AgentController,
+        run: RunConfig,
+        cfg: AdversaryConfig,
+        victims: int,
+        clip: bool,
+        actor_steps: int,
+    ) -> AdversaryTrainer:
+        """A trainer against a victim run's agents, in environments of its own on the run's map and backend."""
+        seed = adversary_seed(run)
+        env = make_env(run.env.backend, run.env.map, cfg.rollout_envs, seed, mac.device)
+        return cls(adversary, mac, env, cfg, victims, clip, actor_steps, seed)
 
     def iteration(self, eps: float) -> dict[str, float]:
         """One rollout of cfg.rollout_envs episodes, then one PPO update; returns scalars to log."""

@@ -66,8 +66,6 @@ class VictimSelector:
         return self.mask
 
     def draw(self, shape: torch.Size | tuple[int, ...]) -> torch.Tensor:
-        """[..., A] bool with exactly k True per row, uniformly at random."""
-        if self.k == 0:
-            return torch.ones(shape, dtype=torch.bool, device=self.generator.device)
+        """[..., A] bool with exactly k True per row, uniformly at random (k > 0: k = 0 needs no mask)."""
         scores = torch.rand(shape, generator=self.generator, device=self.generator.device)
         return scores.argsort(dim=-1).argsort(dim=-1) < self.k

@@ -10,15 +10,13 @@ from pathlib import Path
 
 from benchmark import checkpoint
 from benchmark.attacks.adversary import AdversaryPerturb, new_adversary
-from benchmark.attacks.adversary_training import AdversaryTrainer
+from benchmark.attacks.adversary_training import AdversaryTrainer, adversary_seed
 from benchmark.attacks.ball import VictimSelector
 from benchmark.attacks.context import AttackContext
 from benchmark.config import AdversaryConfig, AttackConfig
-from benchmark.envs import make_env
 from benchmark.runner import Perturb
 
 ADVERSARY_DIR = "adversaries"
-ADVERSARY_SEED = 3_000_017  # battles the adversary trains on differ from the evaluation battles
 SAVE_EVERY = 20  # PPO iterations between saves of an adversary still training
 
 
@@ -44,24 +42,21 @@ def learned_perturb(kind: str, ctx: AttackContext) -> Perturb | None:
 
 def _trained(kind: str, ctx: AttackContext) -> AdversaryTrainer:
     cfg, options, mac = AdversaryConfig(), ctx.options, ctx.mac
-    seed = ctx.cfg.train.seed + ADVERSARY_SEED
-    env = make_env(ctx.cfg.env.backend, ctx.cfg.env.map, cfg.rollout_envs, seed, mac.device)
-    adversary = new_adversary(kind, mac.info, cfg, seed, mac.device)
-    trainer = AdversaryTrainer(adversary, mac, env, cfg, options.victims, options.clip, options.steps, seed)
+    adversary = new_adversary(kind, mac.info, cfg, adversary_seed(ctx.cfg), mac.device)
+    trainer = AdversaryTrainer.for_run(adversary, mac, ctx.cfg, cfg, options.victims, options.clip, options.steps)
     path = None if ctx.run_dir is None else Path(ctx.run_dir) / ADVERSARY_DIR / adversary_file(kind, ctx.eps, options)
-    if path is not None and path.exists():
-        state = checkpoint.load(path, mac.device)
-        trainer.load_state_dict(state["trainer"])
-        if state["done"]:
-            env.close()
-            return trainer
     try:
+        if path is not None and path.exists():
+            state = checkpoint.load(path, mac.device)
+            trainer.load_state_dict(state["trainer"])
+            if state["done"]:
+                return trainer
         while trainer.env_steps < options.adversary_steps:
             trainer.iteration(ctx.eps)
             if path is not None and trainer.iterations % SAVE_EVERY == 0:
                 checkpoint.save(path, {"trainer": trainer.state_dict(), "done": False})
     finally:
-        env.close()
+        trainer.env.close()  # only its adversary is used from here on
     if path is not None:
         checkpoint.save(path, {"trainer": trainer.state_dict(), "done": True})
     return trainer

@@ -19,11 +19,16 @@ def available_policy(q: torch.Tensor, avail: torch.Tensor) -> torch.Tensor:
     return F.softmax(available_logits(q, avail), dim=-1)
 
 
+def available_log_policy(q: torch.Tensor, avail: torch.Tensor) -> torch.Tensor:
+    """log available_policy, as log_softmax: log(softmax) would turn unlikely actions' -1e9-scale logits
+    into log 0 = -inf, and the KL and cross-entropy built on it into NaN."""
+    return F.log_softmax(available_logits(q, avail), dim=-1)
+
+
 def greedy_preference_loss(q: torch.Tensor, avail: torch.Tensor, greedy: torch.Tensor) -> torch.Tensor:
     """Cross-entropy between softmax(available Q) and the greedy action [...]; an attack maximises it to
     lower the agent's preference for the action it would take (Huang et al. 2017, SA-DQN's PGD attack)."""
-    log_policy = F.log_softmax(available_logits(q, avail), dim=-1)
-    return -log_policy.gather(-1, greedy.unsqueeze(-1)).squeeze(-1)
+    return -available_log_policy(q, avail).gather(-1, greedy.unsqueeze(-1)).squeeze(-1)
 
 
 def direction_objective(q: torch.Tensor, avail: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:

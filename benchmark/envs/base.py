@@ -9,6 +9,7 @@ bootstrap from the last state of an episode cut by the time limit, as pymarl doe
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import NamedTuple
 
@@ -43,6 +44,30 @@ class StepResult(NamedTuple):
 
 
 STEP_INFO_KEYS = ("battle_won", "dead_allies", "dead_enemies", "episode_limit")
+
+
+class EpisodeInterrupted(RuntimeError):
+    """A game was lost mid-episode (crash, hang or protocol error) and has been restarted.
+
+    The episodes in progress cannot be completed, so none of them may be counted: the caller resets the
+    environment and collects the whole batch again (benchmark/runner.py does). `env_ids` are the games that
+    failed. It belongs to the contract, not to the `sc2` backend, so that a consumer can catch it without
+    importing a backend.
+    """
+
+    def __init__(self, env_ids: Sequence[int], reasons: Sequence[str]) -> None:
+        self.env_ids = list(env_ids)
+        self.reasons = list(reasons)
+        detail = "; ".join(f"env {i}: {r}" for i, r in zip(self.env_ids, self.reasons, strict=True))
+        super().__init__(f"StarCraft II game lost mid-episode, restarted ({detail}); reset and re-run the batch")
+
+
+def with_restarted(final: Observation, idx: torch.Tensor | list[int], restarted: Observation) -> Observation:
+    """The observation after a step: `final` with the rows `idx` replaced by their restarted episodes'."""
+    current = Observation(final.obs.clone(), final.state.clone(), final.avail.clone())
+    for whole, part in zip(current, restarted, strict=True):
+        whole[idx] = part
+    return current
 
 
 class BatchedEnv(ABC):

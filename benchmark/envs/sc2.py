@@ -23,10 +23,18 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmark.envs.base import STEP_INFO_KEYS, BatchedEnv, EnvInfo, Observation, StepResult
+from benchmark.envs.base import (
+    STEP_INFO_KEYS,
+    BatchedEnv,
+    EnvInfo,
+    EpisodeInterrupted,
+    Observation,
+    StepResult,
+    with_restarted,
+)
 from benchmark.envs.maps import MAPS
 from benchmark.envs.sc2_install import installed_version, problems
-from benchmark.envs.sc2_pool import EpisodeInterrupted, Games, Timeouts
+from benchmark.envs.sc2_pool import Games, Timeouts
 from benchmark.envs.sc2_worker import Factory, smac_env
 from benchmark.envs.sim_rng import derive_env_seeds
 from benchmark.errors import UserError
@@ -114,11 +122,7 @@ class SC2Env(BatchedEnv):
         if not done:
             return final
         fresh = self.games.reset(done)
-        current = Observation(final.obs.clone(), final.state.clone(), final.avail.clone())
-        restarted = self._gather([fresh[i] for i in done])
-        for whole, part in zip(current, restarted, strict=True):
-            whole[done] = part
-        return current
+        return with_restarted(final, done, self._gather([fresh[i] for i in done]))
 
     def _gather(self, rows: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Observation:
         obs, state, avail = (np.stack(column) for column in zip(*rows))

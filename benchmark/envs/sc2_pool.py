@@ -26,20 +26,6 @@ _CONTEXT = multiprocessing.get_context("forkserver")
 _CONTEXT.set_forkserver_preload(["benchmark.envs.sc2_worker"])
 
 
-class EpisodeInterrupted(RuntimeError):
-    """A game was lost mid-episode (crash, hang or protocol error) and has been restarted.
-
-    The episodes in progress cannot be completed, so none of them may be counted: the caller resets the
-    environment and collects the whole batch again. `env_ids` are the games that failed.
-    """
-
-    def __init__(self, env_ids: Sequence[int], reasons: Sequence[str]) -> None:
-        self.env_ids = list(env_ids)
-        self.reasons = list(reasons)
-        detail = "; ".join(f"env {i}: {r}" for i, r in zip(self.env_ids, self.reasons, strict=True))
-        super().__init__(f"StarCraft II game lost mid-episode, restarted ({detail}); reset and re-run the batch")
-
-
 @dataclass(frozen=True)
 class Timeouts:
     """Seconds to wait for a worker's answer. A reset may launch StarCraft II, which is slow on a cold disk."""

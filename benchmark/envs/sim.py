@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import torch
 
-from benchmark.envs.base import BatchedEnv, Observation, StepResult
+from benchmark.envs.base import BatchedEnv, Observation, StepResult, with_restarted
 from benchmark.envs.maps import MAPS
 from benchmark.envs.sim_dynamics import Battle, advance, start_battles
 from benchmark.envs.sim_observe import observe
@@ -158,11 +158,7 @@ class SimEnv(BatchedEnv):
         self.episodes[idx] += 1
         fresh = start_battles(self.roster, self.env_seeds[idx], self.episodes[idx])
         self.battle.assign(idx, fresh)
-        restarted = observe(self.roster, fresh)
-        current = Observation(final.obs.clone(), final.state.clone(), final.avail.clone())
-        for whole, part in zip(current, restarted, strict=True):
-            whole[idx] = part
-        return current
+        return with_restarted(final, idx, observe(self.roster, fresh))
 
 
 def make(map_name: str, batch_size: int, seed: int, device: torch.device) -> SimEnv:

@@ -42,9 +42,6 @@ class Battle:
     t: torch.Tensor  # [B] steps taken in the episode
     last_action: torch.Tensor  # [B, n_agents] -1 before the first step
 
-    def select(self, idx: torch.Tensor) -> Battle:
-        return Battle(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
-
     def assign(self, idx: torch.Tensor, other: Battle) -> None:
         for f in fields(self):
             getattr(self, f.name)[idx] = getattr(other, f.name)

@@ -39,12 +39,12 @@ def failed(cell: Cell, message: str) -> CellResult:
     return CellResult(cell.run_dir, 0, 0, 0.0, message)
 
 
-def _lazy(module: str, attr: str = "launch") -> Launcher:
+def _lazy(module: str) -> Launcher:
     """Import a launcher's module on first use, so that its dependencies (ray) are needed only by it."""
 
     def launch(cells: list[Cell], options: LaunchOptions, on_done: OnDone) -> list[CellResult]:
         try:
-            target = getattr(import_module(module), attr)
+            target = import_module(module).launch
         except ModuleNotFoundError as err:
             raise UserError(f"launcher {module.rsplit('.', 1)[-1]!r} is unavailable: {err}") from None
         return target(cells, options, on_done)

@@ -12,7 +12,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 
 from benchmark.launchers import LaunchOptions, OnDone, failed
-from benchmark.sweep import Cell, CellResult, run_cell
+from benchmark.sweep import Cell, CellResult, error_line, run_cell
 
 
 def launch(cells: list[Cell], options: LaunchOptions, on_done: OnDone) -> list[CellResult]:
@@ -36,7 +36,7 @@ def launch(cells: list[Cell], options: LaunchOptions, on_done: OnDone) -> list[C
                 except BrokenProcessPool as err:  # a worker died (killed, out of memory): its cells failed
                     finish(failed(futures[future], f"worker process died ({err})"))
                 except Exception as err:  # noqa: BLE001 - e.g. a result that could not be sent back
-                    finish(failed(futures[future], f"{type(err).__name__}: {err}"))
+                    finish(failed(futures[future], error_line(err)))
         except BaseException:
             pool.shutdown(wait=False, cancel_futures=True)
             raise

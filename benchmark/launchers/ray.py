@@ -21,7 +21,7 @@ import ray
 
 from benchmark.errors import UserError
 from benchmark.launchers import LaunchOptions, OnDone, failed
-from benchmark.sweep import Cell, CellResult, cell_trained, run_cell
+from benchmark.sweep import Cell, CellResult, cell_trained, error_line, run_cell
 
 # A task whose worker process or node dies is run again this many times; it resumes from its checkpoint.
 RETRIES = 2
@@ -92,7 +92,7 @@ def _outcome(ref: ray.ObjectRef, sent: Cell, cell: Cell) -> CellResult:
     try:
         result: CellResult = ray.get(ref)
     except ray.exceptions.RayError as err:  # the worker or its node died, or the task was cancelled
-        return failed(cell, f"ray task failed: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}")
+        return failed(cell, f"ray task failed: {error_line(err)}")
     result = dataclasses.replace(result, run_dir=cell.run_dir)
     if result.ok and not cell_trained(sent):
         return dataclasses.replace(

@@ -13,10 +13,8 @@ from __future__ import annotations
 from typing import ClassVar
 
 from benchmark.attacks.adversary import AdversaryPerturb, new_adversary
-from benchmark.attacks.adversary_training import AdversaryTrainer
-from benchmark.attacks.learned import ADVERSARY_SEED
+from benchmark.attacks.adversary_training import AdversaryTrainer, adversary_seed
 from benchmark.config import AdversaryConfig, RunConfig
-from benchmark.envs import make_env
 from benchmark.methods.perturbing import PerturbingMethod
 from benchmark.qmix.learner import QLearner
 from benchmark.runner import Perturb
@@ -28,8 +26,8 @@ class Alternating(PerturbingMethod):
     def __init__(self, cfg: RunConfig, learner: QLearner) -> None:
         super().__init__(cfg, learner)
         self.adversary_cfg = AdversaryConfig()
-        self.seed = cfg.train.seed + ADVERSARY_SEED
-        self.adversary = new_adversary(self.kind, learner.mac.info, self.adversary_cfg, self.seed, learner.mac.device)
+        mac = learner.mac
+        self.adversary = new_adversary(self.kind, mac.info, self.adversary_cfg, adversary_seed(cfg), mac.device)
         self._trainer: AdversaryTrainer | None = None
         self._pending: dict | None = None  # a checkpointed trainer state, loaded once its env exists
         self.agent_iters_left = 0
@@ -38,10 +36,9 @@ class Alternating(PerturbingMethod):
     def trainer(self) -> AdversaryTrainer:
         """Built on first use, so that a run whose eps stays 0 never starts the adversary's environments."""
         if self._trainer is None:
-            mac, env_cfg, m = self.learner.mac, self.cfg.env, self.cfg.method
-            env = make_env(env_cfg.backend, env_cfg.map, self.adversary_cfg.rollout_envs, self.seed, mac.device)
-            self._trainer = AdversaryTrainer(
-                self.adversary, mac, env, self.adversary_cfg, m.victims, m.clip_obs, m.attack_steps, self.seed
+            m = self.cfg.method
+            self._trainer = AdversaryTrainer.for_run(
+                self.adversary, self.learner.mac, self.cfg, self.adversary_cfg, m.victims, m.clip_obs, m.attack_steps
             )
             if self._pending is not None:
                 self._trainer.load_state_dict(self._pending)
@@ -49,24 +46,17 @@ class Alternating(PerturbingMethod):
         return self._trainer
 
     def collect_perturb(self, env_steps: int) -> Perturb | None:
-        eps = self.eps_at(env_steps)
+        eps, m = self.eps_at(env_steps), self.cfg.method
         if eps == 0:
             return None
         if self.agent_iters_left == 0:
-            for _ in range(self.cfg.method.adversary_iters):
+            for _ in range(m.adversary_iters):
                 self.trainer.iteration(eps)
-            self.agent_iters_left = self.cfg.method.agent_iters
+            self.agent_iters_left = m.agent_iters
         self.agent_iters_left -= 1
-        m = self.cfg.method
         return AdversaryPerturb(
             self.adversary, self.learner.mac, eps, self.victims, m.clip_obs, m.attack_steps, self.generator, sample=True
         )
-
-    @property
-    def adversary_env_steps(self) -> int:
-        if self._trainer is not None:
-            return self._trainer.env_steps
-        return int(self._pending["env_steps"]) if self._pending is not None else 0
 
     def state_dict(self) -> dict:
         trainer = self._trainer.state_dict() if self._trainer is not None else self._pending

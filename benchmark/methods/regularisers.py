@@ -11,7 +11,7 @@ from collections.abc import Callable
 import torch
 from torch.nn import functional as F
 
-from benchmark.attacks.objectives import UNAVAILABLE_LOGIT, available_logits
+from benchmark.attacks.objectives import available_log_policy, available_logits, available_policy
 from benchmark.qmix.controller import greedy_actions
 
 Regulariser = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, float], torch.Tensor]
@@ -24,23 +24,20 @@ def hinge(q_clean: torch.Tensor, q_adv: torch.Tensor, avail: torch.Tensor, margi
     greedy = greedy_actions(q_clean.detach(), avail)
     chosen = q_adv.gather(-1, greedy.unsqueeze(-1)).squeeze(-1)
     others = avail & ~F.one_hot(greedy, avail.shape[-1]).bool()
-    best_other = q_adv.masked_fill(~others, UNAVAILABLE_LOGIT).max(dim=-1).values
+    best_other = available_logits(q_adv, others).max(dim=-1).values
     return F.relu(best_other - chosen + margin)
 
 
 def kl(q_clean: torch.Tensor, q_adv: torch.Tensor, avail: torch.Tensor, margin: float) -> torch.Tensor:
     """KL(pi(s) || pi(s')) between softmax policies over available actions (SA-PPO's form for a Q-agent)."""
     del margin
-    log_p = F.log_softmax(available_logits(q_clean, avail), dim=-1)
-    log_r = F.log_softmax(available_logits(q_adv, avail), dim=-1)
+    log_p, log_r = available_log_policy(q_clean, avail), available_log_policy(q_adv, avail)
     return (log_p.exp() * (log_p - log_r)).sum(dim=-1)
 
 
 def total_variation(q_clean: torch.Tensor, q_adv: torch.Tensor, avail: torch.Tensor, margin: float) -> torch.Tensor:
     del margin
-    p = F.softmax(available_logits(q_clean, avail), dim=-1)
-    r = F.softmax(available_logits(q_adv, avail), dim=-1)
-    return 0.5 * (p - r).abs().sum(dim=-1)
+    return 0.5 * (available_policy(q_clean, avail) - available_policy(q_adv, avail)).abs().sum(dim=-1)
 
 
 REGULARISERS: dict[str, Regulariser] = {"hinge": hinge, "kl": kl, "tv": total_variation}

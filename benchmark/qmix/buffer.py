@@ -52,9 +52,6 @@ class EpisodeBatch:
         cut = {k: v[:, : steps + 1] if k in ("obs", "state", "avail") else v[:, :steps] for k, v in self.tensors().items()}
         return EpisodeBatch(**cut)
 
-    def to(self, device: torch.device) -> EpisodeBatch:
-        return EpisodeBatch(**{k: v.to(device) for k, v in self.tensors().items()})
-
 
 class ReplayBuffer:
     """A ring buffer of whole episodes, preallocated on one device, sampled uniformly without replacement."""

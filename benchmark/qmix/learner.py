@@ -8,7 +8,7 @@ import torch
 
 from benchmark.config import QMixConfig
 from benchmark.qmix.buffer import EpisodeBatch
-from benchmark.qmix.controller import AgentController
+from benchmark.qmix.controller import AgentController, greedy_actions
 from benchmark.qmix.mixer import QMixer
 
 
@@ -56,22 +56,24 @@ class QLearner:
         """Masked mean squared TD error, and the online agents' Q-values [B, T+1, A, n_actions].
 
         `obs` replaces the batch's observations as the online agents' input (a training method's perturbed
-        copy); targets always come from the recorded observations.
+        copy); targets always come from the recorded observations, double Q's action choice included.
         """
         prev = previous_actions(batch.actions)
         q = self.mac.sequence_q(batch.obs if obs is None else obs, prev)
         chosen = q[:, :-1].gather(-1, batch.actions.unsqueeze(-1)).squeeze(-1)
         q_tot = self.mixer(chosen, batch.state[:, :-1]).squeeze(-1)
         with torch.no_grad():
-            targets = self._targets(batch, q, prev)
+            clean_q = q if obs is None or not self.cfg.double_q else self.mac.sequence_q(batch.obs, prev)
+            targets = self._targets(batch, clean_q, prev)
         mask = batch.filled
         loss = ((q_tot - targets) * mask).pow(2).sum() / mask.sum().clamp(min=1)
         return loss, q
 
     def _targets(self, batch: EpisodeBatch, q: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
+        """TD(lambda) targets; `q` is the online agents' Q on the recorded observations (double Q picks with it)."""
         target_q = self.mac.sequence_q(batch.obs, prev, agent=self.target_agent)
         source = q.detach() if self.cfg.double_q else target_q
-        best = source.masked_fill(~batch.avail, float("-inf")).argmax(dim=-1, keepdim=True)
+        best = greedy_actions(source, batch.avail).unsqueeze(-1)
         target_max = target_q.gather(-1, best).squeeze(-1)
         target_tot = self.target_mixer(target_max, batch.state).squeeze(-1)
         return td_lambda_targets(

@@ -90,11 +90,11 @@ def build_report(
     for table in tables:
         for suffix, render in TABLE_FORMATS.items():
             write(f"tables/{table.name}.{suffix}", render(table))
-    with report_style():
+    generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    facts = gather_facts(found.runs, found.skipped)
+    with report_style():  # the figures and the PDF's pages are drawn in it
         figures = _figures(found.runs, summary, reps)
         images = {f.name: _write_figure(write, f) for f in figures}
-        generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        facts = gather_facts(found.runs, found.skipped)
         content = ReportContent(TITLE, generated, facts, tuple(tables), tuple(figures), comparison, reps)
         write("report.html", render_html(content, images))
         pdf, pages = render_pdf(content)

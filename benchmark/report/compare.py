@@ -68,8 +68,9 @@ def compare(
 
     `alternative="less"` asks only whether the summary wins less often than the baseline (a regression
     gate's question: a rise is then never significant)."""
+    summary = _normalised(summary)
     renamed = baseline.rename(columns={c: f"baseline_{c}" for c in BASELINE_COLUMNS})
-    merged = _normalised(summary).merge(renamed, on=list(KEYS), how="left", validate="one_to_one")
+    merged = summary.merge(renamed, on=list(KEYS), how="left", validate="one_to_one")
     present = merged["baseline_episodes"].notna().to_numpy()
     rate = merged["wins"] / merged["episodes"]
     merged["diff"] = rate - merged["baseline_wins"] / merged["baseline_episodes"]
@@ -79,7 +80,7 @@ def compare(
     if present.any():
         merged.loc[present, "p_holm"] = multipletests(merged.loc[present, "p_value"], alpha=alpha, method="holm")[1]
     merged["change"] = [_change(p, d, alpha) for p, d in zip(merged["p_holm"], merged["diff"])]
-    gone = baseline.merge(_normalised(summary)[list(KEYS)], on=list(KEYS), how="left", indicator=True)
+    gone = baseline.merge(summary[list(KEYS)], on=list(KEYS), how="left", indicator=True)
     return merged, gone[gone["_merge"] == "left_only"][list(KEYS)].reset_index(drop=True)
 
 

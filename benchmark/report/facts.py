@@ -9,12 +9,10 @@ from typing import Any
 
 import pandas as pd
 
-from benchmark.report.labels import map_order, method_order, row_label
+from benchmark.report.labels import map_order, row_label, train_configs
 from benchmark.report.runs import Run, Skipped
 
 Pairs = tuple[tuple[str, str], ...]
-
-
 Sections = tuple[tuple[str, Pairs], ...]  # (heading, ((label, value), ...))
 
 
@@ -50,8 +48,7 @@ def _run_facts(runs: Sequence[Run]) -> Pairs:
     manifests = [r.record.manifest for r in runs]
     starts = [str(m["start_time"]) for m in manifests if m.get("start_time")]
     ends = [str(m["end_time"]) for m in manifests if m.get("end_time")]
-    order = method_order({r.method for r in runs})
-    configs = sorted({(r.method, r.train_eps) for r in runs}, key=lambda c: (order.index(c[0]), c[1]))
+    configs = train_configs(pd.DataFrame([(r.method, r.train_eps) for r in runs], columns=["method", "train_eps"]))
     pairs = [
         ("runs", str(len(runs))),
         ("backend", _counted(r.backend for r in runs)),

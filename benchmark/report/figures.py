@@ -18,7 +18,17 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.ticker import EngFormatter, MaxNLocator
 
-from benchmark.report.labels import attack_order, attack_phrase, eps_text, map_order, method_name, method_order, row_label, slug
+from benchmark.report.labels import (
+    attack_order,
+    attack_phrase,
+    eps_text,
+    map_order,
+    method_name,
+    method_order,
+    row_label,
+    slug,
+    train_configs,
+)
 from benchmark.report.plotting import (
     PANEL,
     Styles,
@@ -28,7 +38,7 @@ from benchmark.report.plotting import (
     line_with_band,
     outer_labels,
     percent_axis,
-    train_configs,
+    win_rate_band,
     wrap,
 )
 from benchmark.report.stats import improvement_probabilities, performance_profiles
@@ -95,7 +105,7 @@ def _win_rate_figure(rows: pd.DataFrame, styles: Styles, name: str, backend: str
         for config_method, eps in train_configs(drawn):
             line = drawn[(drawn["method"] == config_method) & (drawn["train_eps"] == eps)].sort_values("test_eps")
             style = styles.line(config_method, eps)
-            line_with_band(ax, line["test_eps"], 100 * line["mean"], 100 * line["mean_ci_low"], 100 * line["mean_ci_high"], style)
+            win_rate_band(ax, line["test_eps"], line, style)
         ax.set_title(map_name if len(row_methods) == 1 else f"{method_name(method)} · {map_name}")
         percent_axis(ax)
         _eps_ticks(ax, rows["test_eps"].unique())
@@ -136,7 +146,7 @@ def _curve_panel(ax: Axes, rows: pd.DataFrame, styles: Styles) -> None:
     for eps in sorted(rows["train_eps"].unique()):
         line = rows[rows["train_eps"] == eps].sort_values("env_steps")
         method = line["method"].iloc[0]
-        line_with_band(ax, line["env_steps"], 100 * line["mean"], 100 * line["mean_ci_low"], 100 * line["mean_ci_high"], styles.line(method, eps) | {"marker": None})
+        win_rate_band(ax, line["env_steps"], line, styles.line(method, eps) | {"marker": None})
     if rows.empty:
         ax.text(0.5, 0.5, "no runs", ha="center", va="center", transform=ax.transAxes, color="grey")
     # 250k, 1M: readable at a glance, unlike a "1e6" offset in the corner

@@ -5,12 +5,9 @@ from __future__ import annotations
 import base64
 import html
 
-import pandas as pd
-
-from benchmark.report.compare import DROP, NEW, RISE, SAME
-from benchmark.report.content import Comparison, ReportContent
+from benchmark.report.compare import DROP, RISE
+from benchmark.report.content import COMPARISON_NOTE, STATISTICS_NOTE, Comparison, ReportContent
 from benchmark.report.facts import Facts
-from benchmark.report.labels import attack_name, method_name
 from benchmark.report.figures import ReportFigure
 from benchmark.report.tables import MAX_COLUMNS, PaperTable, to_html
 
@@ -112,36 +109,9 @@ def _figure(number: int, figure: ReportFigure, png: bytes) -> str:
     )
 
 
-def comparison_rows(comparison: Comparison) -> pd.DataFrame:
-    """The significant changes, drops first, in display form; shared with the PDF."""
-    cells = comparison.cells[comparison.cells["change"].isin([DROP, RISE])]
-    cells = cells.sort_values(["change", "p_holm"], key=lambda c: c.map({DROP: 0, RISE: 1}) if c.name == "change" else c)
-    return pd.DataFrame(
-        {
-            "change": cells["change"],
-            "backend": cells["backend"],
-            "map": cells["map"],
-            "method": [method_name(m) for m in cells["method"]],
-            "train ε": cells["train_eps"].map("{:g}".format),
-            "attack": [attack_name(a) for a in cells["attack"]],
-            "test ε": cells["test_eps"].map("{:g}".format),
-            "baseline (%)": (100 * cells["baseline_mean"]).map("{:.0f}".format),
-            "now (%)": (100 * cells["mean"]).map("{:.0f}".format),
-            "Δ pooled (pp)": (100 * cells["diff"]).map("{:+.1f}".format),
-            "p (Holm)": cells["p_holm"].map("{:.2g}".format),
-        }
-    )
-
-
-def comparison_counts(comparison: Comparison) -> str:
-    counts = comparison.cells["change"].value_counts()
-    text = ", ".join(f"{counts.get(k, 0)} {k}" for k in (DROP, RISE, SAME, NEW))
-    return f"{len(comparison.cells)} cells compared with {comparison.baseline}: {text}; {len(comparison.gone)} baseline cell(s) missing now."
-
-
 def _comparison_section(comparison: Comparison) -> str:
-    rows = comparison_rows(comparison)
-    parts = [f"<p>{esc(comparison_counts(comparison))}</p>", f"<p>{esc(COMPARISON_NOTE.format(alpha=comparison.alpha))}</p>"]
+    rows = comparison.changes()
+    parts = [f"<p>{esc(comparison.counts())}</p>", f"<p>{esc(COMPARISON_NOTE.format(alpha=comparison.alpha))}</p>"]
     if rows.empty:
         parts.append("<p>No cell changed significantly.</p>")
     else:
@@ -152,19 +122,3 @@ def _comparison_section(comparison: Comparison) -> str:
     if not comparison.gone.empty:
         parts.append(f'<div class="warn">Baseline cells without runs now:{comparison.gone.to_html(index=False, classes="data", border=0)}</div>')
     return "".join(parts)
-
-
-COMPARISON_NOTE = (
-    "Per cell, Fisher's exact test (two-sided) on wins and losses pooled over all test episodes of all seeds, "
-    "p-values Holm-adjusted over all compared cells, significant at {alpha:g}. Δ is the difference of pooled "
-    "per-episode win rates. The test conditions on the evaluated policies: seed-to-seed variation of training "
-    "is not part of it."
-)
-
-STATISTICS_NOTE = (
-    "Each cell's win rate is the fraction of greedy test episodes won (a time-out is not a win), one value per "
-    "seed. Mean and IQM (interquartile mean, the 25% trimmed mean) are over seeds; their 95% confidence "
-    "intervals are rliable's stratified percentile bootstrap with {reps} resamples, each cell its own stratum, "
-    "resampling seeds. Tables show mean ± half the interval's width in percent; a cell from a single seed "
-    "shows no interval. summary.csv holds every number, IQM and interval bounds included."
-)

@@ -6,6 +6,7 @@ import itertools
 import re
 from collections.abc import Iterable
 
+import pandas as pd
 import seaborn as sns
 
 KEYS = ("backend", "map", "method", "train_eps", "attack", "test_eps")
@@ -41,6 +42,13 @@ def _ordered(values: Iterable[str], known: Iterable[str]) -> list[str]:
 
 def method_order(methods: Iterable[str]) -> list[str]:
     return _ordered(methods, METHOD_NAMES)
+
+
+def train_configs(frame: pd.DataFrame) -> list[tuple[str, float]]:
+    """The (method, train eps) pairs of a frame's rows: methods in their fixed order, radii ascending; the
+    rows of every table and the lines and bars of every figure, in this order."""
+    methods = frame["method"]
+    return [(m, float(e)) for m in method_order(methods.unique()) for e in sorted(frame.loc[methods == m, "train_eps"].unique())]
 
 
 def map_order(maps: Iterable[str]) -> list[str]:

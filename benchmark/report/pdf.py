@@ -18,13 +18,12 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 
-from benchmark.report.content import ReportContent
+from benchmark.report.content import COMPARISON_NOTE, STATISTICS_NOTE, ReportContent
 from benchmark.report.facts import Sections
 from benchmark.report.figures import ReportFigure
-from benchmark.report.html import COMPARISON_NOTE, STATISTICS_NOTE, comparison_counts, comparison_rows
 from benchmark.report.labels import eps_text
 from benchmark.report.plotting import zoomed_copy
-from benchmark.report.tables import MAX_COLUMNS, PaperTable
+from benchmark.report.tables import MAX_COLUMNS, PaperTable, cell_text
 
 PAGE = (11.69, 8.27)  # A4 landscape, inches
 MARGIN = 0.6
@@ -226,16 +225,9 @@ def _paper_grid(table: PaperTable) -> _Grid:
         spans.append((map_name, position, width))
         position += width
     header = ["Method \\ test ε", *(eps_text(eps) for _, eps in table.columns)]
-    rows = [[label, *map(_cell_text, cells)] for label, cells in zip(table.rows, table.cells)]
+    rows = [[label, *map(cell_text, cells)] for label, cells in zip(table.rows, table.cells)]
     bold = [[False, *(c is not None and c.bold for c in cells)] for cells in table.cells]
     return _Grid(spans, header, rows, bold)
-
-
-def _cell_text(cell) -> str:
-    if cell is None:
-        return "–"
-    mean, half = cell.parts()
-    return f"{mean} ± {half}" if half else mean
 
 
 def _draw_grid(ax: Axes, grid: _Grid, top: float) -> None:
@@ -275,8 +267,8 @@ def _draw_grid(ax: Axes, grid: _Grid, top: float) -> None:
 def _comparison_pages(content: ReportContent) -> list[Figure]:
     comparison = content.comparison
     assert comparison is not None
-    frame = comparison_rows(comparison)
-    caption = f"{comparison_counts(comparison)} {COMPARISON_NOTE.format(alpha=comparison.alpha)}"
+    frame = comparison.changes()
+    caption = f"{comparison.counts()} {COMPARISON_NOTE.format(alpha=comparison.alpha)}"
     title = "Significant changes against the baseline"
     flow = _Flow()
     if frame.empty:

@@ -21,7 +21,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.text import Text
 
-from benchmark.report.labels import LINESTYLES, MARKERS, method_colours, method_order, row_label
+from benchmark.report.labels import LINESTYLES, MARKERS, method_colours, row_label
 
 PANEL = (2.8, 2.2)  # inches per panel: a 4-panel row fits a landscape A4 page at readable font sizes
 MAX_COLUMNS = 4
@@ -62,10 +62,6 @@ class Styles:
             "marker": MARKERS[i % len(MARKERS)],
             "label": label,
         }
-
-
-def train_configs(frame: pd.DataFrame) -> list[tuple[str, float]]:
-    return [(m, e) for m in method_order(frame["method"].unique()) for e in sorted(frame.loc[frame["method"] == m, "train_eps"].unique())]
 
 
 def grid(rows: int, columns: int, height: float | None = None, **kwargs) -> tuple[Figure, np.ndarray]:
@@ -172,6 +168,11 @@ def zoomed_copy(figure: Figure, factor: float) -> Figure:
 def line_with_band(ax: Axes, x, mean, low, high, style: dict[str, object]) -> None:
     ax.plot(x, mean, linewidth=1.5, markersize=4, **style)
     ax.fill_between(x, low, high, color=style["color"], alpha=0.15, linewidth=0)
+
+
+def win_rate_band(ax: Axes, x: pd.Series, rows: pd.DataFrame, style: dict[str, object]) -> None:
+    """Rows of cell estimates (mean and its CI bounds, as fractions) as a line with its band, in percent."""
+    line_with_band(ax, x, 100 * rows["mean"], 100 * rows["mean_ci_low"], 100 * rows["mean_ci_high"], style)
 
 
 def percent_axis(ax: Axes) -> None:

@@ -90,7 +90,8 @@ def validated_run(record: RunRecord) -> Run:
 
 def _field(config: dict[str, Any], dotted: str, kind: type | tuple[type, ...], where: Path) -> Any:
     section, key = dotted.split(".")
-    value = config.get(section, {}).get(key) if isinstance(config.get(section), dict) else None
+    values = config.get(section)
+    value = values.get(key) if isinstance(values, dict) else None
     if value is None:
         raise RecordError(f"{where}: config.yaml has no {dotted}")
     if not isinstance(value, kind) or isinstance(value, bool):

@@ -13,7 +13,7 @@ from itertools import groupby
 
 import pandas as pd
 
-from benchmark.report.labels import attack_order, attack_phrase, eps_text, map_order, method_order, row_label, slug
+from benchmark.report.labels import attack_order, attack_phrase, eps_text, map_order, row_label, slug, train_configs
 
 MAX_COLUMNS = 16  # data columns of one part of a table in report.html and report.pdf: "100 ± 12" stays legible
 
@@ -31,6 +31,16 @@ class Cell:
         half = (self.high - self.low) / 2
         width = f"{100 * half:.0f}" if self.seeds > 1 and math.isfinite(half) else None
         return f"{100 * self.mean:.0f}", width
+
+
+def cell_text(cell: Cell | None, empty: str = "–", interval: str = "{mean} ± {half}", best: str = "{}", plain: str = "{}") -> str:
+    """One cell in a renderer's markup: `interval` joins mean and half-width (a single seed shows the mean
+    alone), then `best` or `plain` wraps it; `empty` stands for a cell without runs."""
+    if cell is None:
+        return empty
+    mean, half = cell.parts()
+    text = interval.format(mean=mean, half=half) if half else mean
+    return (best if cell.bold else plain).format(text)
 
 
 @dataclass(frozen=True)
@@ -83,7 +93,7 @@ def paper_tables(summary: pd.DataFrame, reps: int) -> list[PaperTable]:
 def _table(part: pd.DataFrame, name: str, reps: int) -> PaperTable:
     backend, attack = part["backend"].iloc[0], part["attack"].iloc[0]
     columns = tuple((m, e) for m in map_order(part["map"].unique()) for e in sorted(part.loc[part["map"] == m, "test_eps"].unique().astype(float)))
-    configs = [(m, float(e)) for m in method_order(part["method"]) for e in sorted(part.loc[part["method"] == m, "train_eps"].unique())]
+    configs = train_configs(part)
     index = {(r.method, r.train_eps, r.map, r.test_eps): r for r in part.itertuples()}
     grid = [[index.get((m, e, c_map, c_eps)) for c_map, c_eps in columns] for m, e in configs]
     best = [max((r.mean for r in column if r is not None), default=math.nan) for column in zip(*grid)]
@@ -115,20 +125,12 @@ def to_markdown(table: PaperTable) -> str:
     header = ["Method", *(f"{m} ε={eps_text(e)}" for m, e in table.columns)]
     lines = [f"### {table.title}", "", _md_row(header), _md_row([":--", *["--:"] * len(table.columns)])]
     for label, row in zip(table.rows, table.cells):
-        lines.append(_md_row([label, *(_md_cell(c) for c in row)]))
+        lines.append(_md_row([label, *(cell_text(c, best="**{}**") for c in row)]))
     return "\n".join([*lines, "", table.caption, ""])
 
 
 def _md_row(cells: list[str]) -> str:
     return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
-
-
-def _md_cell(cell: Cell | None) -> str:
-    if cell is None:
-        return "–"
-    mean, half = cell.parts()
-    text = f"{mean} ± {half}" if half else mean
-    return f"**{text}**" if cell.bold else text
 
 
 # ---- LaTeX (booktabs)
@@ -179,11 +181,7 @@ def to_latex(table: PaperTable) -> str:
 
 
 def _latex_cell(cell: Cell | None) -> str:
-    if cell is None:
-        return "--"
-    mean, half = cell.parts()
-    text = f"{mean} $\\pm$ {half}" if half else mean
-    return rf"\textbf{{{text}}}" if cell.bold else text
+    return cell_text(cell, empty="--", interval="{mean} $\\pm$ {half}", best="\\textbf{{{}}}")
 
 
 # ---- HTML
@@ -206,8 +204,6 @@ def to_html(table: PaperTable, caption: bool = True) -> str:
 
 
 def _html_cell(cell: Cell | None) -> str:
-    if cell is None:
-        return '<td class="empty">–</td>'
-    mean, half = cell.parts()
-    text = f"{mean}<span class=\"ci\"> ± {half}</span>" if half else mean
-    return f'<td class="best"><strong>{text}</strong></td>' if cell.bold else f"<td>{text}</td>"
+    return cell_text(
+        cell, '<td class="empty">–</td>', '{mean}<span class="ci"> ± {half}</span>', '<td class="best"><strong>{}</strong></td>', "<td>{}</td>"
+    )
