@@ -229,15 +229,23 @@ def train(cfg: RunConfig, run_dir: Path, on_progress: ProgressHook = _no_progres
     resuming = prepare_run_dir(cfg, run_dir)
     trainer = Trainer(cfg, run_dir)
     manifest_path = Path(run_dir) / MANIFEST_FILE
-    if resuming and trainer.restore():
-        manifest = _read_manifest(manifest_path)
-        manifest["resumed"] = int(manifest.get("resumed", 0)) + 1
-    else:
-        manifest = new_manifest(cfg.env.backend, trainer.device, cfg.train.seed, getattr(trainer.env, "sc2_version", None))
-    write_yaml(Path(run_dir) / CONFIG_FILE, cfg.to_dict())
-    write_json(manifest_path, manifest)
-    trainer.run(on_progress)
-    manifest.update(end_time=now_iso(), env_steps=trainer.progress.env_steps, wall_seconds=trainer.progress.wall_seconds)
+    try:
+        if resuming and trainer.restore():
+            manifest = _read_manifest(manifest_path)
+            manifest["resumed"] = int(manifest.get("resumed", 0)) + 1
+        else:
+            sc2_version = getattr(trainer.env, "sc2_version", None)
+            manifest = new_manifest(cfg.env.backend, trainer.device, cfg.train.seed, sc2_version)
+        write_yaml(Path(run_dir) / CONFIG_FILE, cfg.to_dict())
+        write_json(manifest_path, manifest)
+        trainer.run(on_progress)
+    finally:
+        trainer.env.close()  # StarCraft II games must not outlive their run (a sweep trains many in one process)
+        trainer.test_env.close()
+    restarts = int(manifest.get("env_restarts", 0)) + trainer.env.restarts + trainer.test_env.restarts
+    manifest.update(
+        end_time=now_iso(), env_steps=trainer.progress.env_steps, wall_seconds=trainer.progress.wall_seconds, env_restarts=restarts
+    )
     write_json(manifest_path, manifest)
     return trainer
 

@@ -3,6 +3,7 @@ interrupted is never counted, and a game that keeps failing ends the run with a 
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -10,11 +11,12 @@ import pytest
 import torch
 from test_sc2_fakes import FakeSMAC
 
-from benchmark.config import QMixConfig
+from benchmark.config import QMixConfig, RunConfig
 from benchmark.envs.sc2 import EpisodeInterrupted, SC2Env, Timeouts
 from benchmark.errors import UserError
 from benchmark.qmix.controller import AgentController
 from benchmark.runner import EpisodeRunner
+from benchmark.train import train
 
 QUICK = Timeouts(start=30, reset=30, step=1, close=5)  # a 1 s step limit makes a hang cheap to detect
 STOP = torch.ones(2, 3, dtype=torch.long)
@@ -105,3 +107,17 @@ def test_the_episode_runner_stops_when_every_batch_is_interrupted():
         assert "\n" not in str(caught.value)
     finally:
         env.close()
+
+
+def test_training_counts_game_restarts_in_the_manifest(tmp_path, monkeypatch):
+    """One game of the training run crashes once: the run finishes and its manifest says so."""
+    once = tmp_path / "failed-once"
+    monkeypatch.setattr(
+        "benchmark.train.make_env",
+        lambda backend, map_name, batch, seed, device: fake_env(batch, fail="crash", fail_at=2, once_file=str(once)),
+    )
+    cfg = RunConfig().with_overrides({"train.steps": 30, "env.batch_envs": 2, "train.test_episodes": 2})
+    trainer = train(cfg, tmp_path / "run")
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert once.exists() and trainer.progress.env_steps >= 30
+    assert manifest["env_restarts"] == 1

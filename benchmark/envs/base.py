@@ -96,5 +96,10 @@ class BatchedEnv(ABC):
     def set_rng_state(self, state: dict[str, torch.Tensor]) -> None:
         del state
 
+    @property
+    def restarts(self) -> int:
+        """Game processes started again after a crash or hang (recorded in the manifest); none in `sim`."""
+        return 0
+
     def close(self) -> None:
         """Release processes or devices; the simulator holds none."""
