@@ -205,3 +205,25 @@ def test_learned_adversaries_are_rewarded_with_the_negated_team_reward():
         assert (rollout.returns <= 1e-6).all()
         out = trainer.iteration(0.1)
         assert out["adversary_return"] <= 0
+
+
+def test_a_recorded_rollout_holds_only_the_last_collected_batch():
+    """The runner collects a batch again after a lost sc2 game; the adversary's record must restart with it."""
+    info_env = make_env("sim", "3m", 4, 5, torch.device("cpu"))
+    from benchmark.qmix.controller import AgentController
+
+    mac = AgentController(info_env.info, RunConfig().qmix, torch.device("cpu"))
+    adversary = new_adversary("atla", info_env.info, AdversaryConfig(), 0, torch.device("cpu"))
+    gen = torch.Generator().manual_seed(1)
+    recorder = AdversaryPerturb(adversary, mac, 0.1, VictimSelector(0, 3, gen), False, 2, gen, sample=True, record=True)
+    trainer = AdversaryTrainer(adversary, mac, info_env, AdversaryConfig(), 0, False, 2, 0)
+    obs = info_env.reset()
+    start = torch.full((4, 3), -1)
+    hidden = mac.initial_hidden(4)
+    # An interrupted attempt: its first step and four more, none of which may reach the rollout.
+    for prev in [start] + [torch.zeros_like(start)] * 4:
+        recorder(obs.obs, prev, hidden, obs.avail)
+    assert len(recorder.actions) == 5
+    batch, _ = trainer.runner.run(epsilon=0.0, perturb=recorder)
+    assert len(recorder.actions) == int(batch.filled.sum(dim=1).max())  # the batch's steps, nothing before
+    build_rollout(adversary, batch, recorder, AdversaryConfig())  # aligned: builds without shape errors

@@ -114,6 +114,9 @@ class AdversaryPerturb:
         u, log_prob = self.adversary.actor.act(self.adversary.actor_inputs(obs), self.generator if self.sample else None)
         mask = self.victims(prev)
         if self.record:
+            if bool((prev < 0).all()):
+                # a batch's first step: a batch the runner collects again (a lost sc2 game) starts a fresh record
+                self.actions, self.log_probs, self.victim_masks = [], [], []
             self.actions.append(u)
             self.log_probs.append(log_prob)
             self.victim_masks.append(torch.ones_like(prev, dtype=torch.bool) if mask is None else mask)
