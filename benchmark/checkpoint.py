@@ -29,7 +29,34 @@ _UNREADABLE = (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.
 
 def save(path: Path, obj: dict[str, Any]) -> None:
     stamped = {**obj, DIGEST_KEY: digest(obj)}
-    atomic_save(path, lambda handle: torch.save(stamped, handle))
+    atomic_save(path, lambda handle: _torch_save(stamped, handle))
+
+
+def _torch_save(obj: dict[str, Any], handle: Any) -> None:
+    """torch.save, but a failed write (a full disk) surfaces as the OSError it was, not as the RuntimeError
+    torch's writer turns it into."""
+    recorder = _WriteRecorder(handle)
+    try:
+        torch.save(obj, recorder)
+    except RuntimeError:
+        if recorder.error is not None:
+            raise recorder.error from None
+        raise
+
+
+class _WriteRecorder:
+    def __init__(self, handle: Any) -> None:
+        self.handle, self.error = handle, None
+
+    def write(self, data: bytes) -> int:
+        try:
+            return self.handle.write(data)
+        except OSError as err:
+            self.error = err
+            raise
+
+    def flush(self) -> None:
+        self.handle.flush()
 
 
 def load(path: Path, device: torch.device) -> dict[str, Any]:

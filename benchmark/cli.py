@@ -105,7 +105,7 @@ def _csv_list(kind: type):
         except ValueError:
             raise click.BadParameter(f"expected a comma-separated list, got {value!r}") from None
         if not values:
-            raise click.BadParameter("must name at least one value")
+            raise UserError(f"{param.opts[0]} must name at least one value")
         return values
 
     return parse

@@ -27,8 +27,8 @@ _TEMP_FOLDERS = (".", "checkpoints", "adversaries")  # where run records are wri
 def run_lock(run_dir: Path) -> Iterator[Path]:
     """Hold RUN/.lock (creating RUN if needed) for the body; UserError if another live process holds it.
 
-    A directory this call created is removed again when the body fails before writing anything into it,
-    so a refused input leaves no trace."""
+    A directory this call created is removed again when the body wrote nothing into it (a refused input
+    leaves no trace), and so is the lock file when the lock is released."""
     run_dir = Path(run_dir)
     created = _make_dir(run_dir)
     fd = None
@@ -36,14 +36,23 @@ def run_lock(run_dir: Path) -> Iterator[Path]:
         fd = _acquire(run_dir / LOCK_FILE, run_dir)
         remove_stale_temporaries(run_dir)
         yield run_dir
-    except BaseException:
-        if created and {p.name for p in run_dir.iterdir()} <= {LOCK_FILE}:
-            (run_dir / LOCK_FILE).unlink(missing_ok=True)
-            run_dir.rmdir()
-        raise
     finally:
         if fd is not None:
-            os.close(fd)  # closing the descriptor releases the flock
+            _release(run_dir / LOCK_FILE, fd)
+        if created and not any(run_dir.iterdir()):
+            run_dir.rmdir()
+
+
+def _release(path: Path, fd: int) -> None:
+    """Remove the lock file while still holding it (so no litter is left), then drop the lock. A process
+    that opened the old file meanwhile finds it unlinked after its flock and retries on a new one."""
+    try:
+        if _same_file(fd, path):
+            path.unlink()
+    except OSError:
+        pass  # a read-only or vanished folder: the flock still ends with the descriptor
+    finally:
+        os.close(fd)
 
 
 def _make_dir(run_dir: Path) -> bool:
