@@ -4,8 +4,8 @@ eval.csv and the learned attacks in adversaries/ are results about one trained m
 by the checksum of checkpoints/model.pt's content (checkpoint.identity), so any change of the model (a run
 trained further, an export copied over another run, a model file replaced by hand) makes the old records
 stale: `evaluate` then moves them aside and starts afresh, `sweep` counts their cells as not done and
-`report` leaves the run out until it is evaluated again. Records from before eval.json existed are
-taken to describe the model present.
+`report` leaves the run out until it is evaluated again. An eval.csv from before eval.json existed is
+taken to describe the model present; learned attacks without an eval.json are trained again.
 """
 
 from __future__ import annotations
@@ -73,15 +73,17 @@ def claim_for_model(run_dir: Path, model_id: str) -> None:
     """Make the evaluation records describe `model_id`: stale ones are moved aside, eval.json is written.
     Call with the run's lock held."""
     recorded = recorded_identity(run_dir)
-    if recorded is not None and recorded != model_id:
+    if recorded is None:  # eval.csv is kept (see the module's docstring); learned attacks of an unnamed victim are not
+        retire_evaluations(run_dir, "model-unknown", (ADVERSARY_DIR,))
+    elif recorded != model_id:
         retire_evaluations(run_dir, f"model-{recorded[:12] or 'unknown'}")
     if recorded != model_id:
         write_json(Path(run_dir) / EVAL_MODEL_FILE, {MODEL_KEY: model_id})
 
 
-def retire_evaluations(run_dir: Path, tag: str) -> None:
+def retire_evaluations(run_dir: Path, tag: str, names: tuple[str, ...] = (EVAL_FILE, EVAL_MODEL_FILE, ADVERSARY_DIR)) -> None:
     """Move eval.csv, eval.json and adversaries/ aside as NAME.before-TAG: kept for inspection, no longer read."""
-    for name in (EVAL_FILE, EVAL_MODEL_FILE, ADVERSARY_DIR):
+    for name in names:
         old = Path(run_dir) / name
         if old.exists():
             stem, dot, suffix = name.partition(".")

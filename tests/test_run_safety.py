@@ -222,6 +222,13 @@ def test_a_truncated_model_is_one_line(trained, tmp_path, size):
     one_line_error(cli("evaluate", str(run), "--eps", "0.1"), "corrupt or unreadable")
 
 
+def test_a_truncated_resume_state_is_one_line(trained, tmp_path):
+    run = copy_of(trained, tmp_path)
+    state = run / "checkpoints" / "last.pt"
+    state.write_bytes(state.read_bytes()[:20_000])
+    one_line_error(cli("train", *TINY, "--steps", "900", "--out", str(run)), "corrupt or unreadable")
+
+
 def test_flipped_bytes_in_a_model_are_caught_by_its_checksum(trained, tmp_path):
     run = copy_of(trained, tmp_path)
     model = run / "checkpoints" / "model.pt"
