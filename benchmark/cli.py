@@ -160,7 +160,7 @@ def doctor() -> None:
 
     table = Table("check", "status", "detail")
     for name, ok, detail in checks():
-        table.add_row(name, "[green]ok[/]" if ok else "[yellow]missing[/]", detail)
+        table.add_row(name, "[green]ok[/]" if ok else "[yellow]missing[/]", escape(detail))
     Console().print(table)
 
 
