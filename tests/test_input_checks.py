@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -39,7 +40,7 @@ from test_run_safety import TINY, cli, copy_of, one_line_error, trained  # noqa:
     ],
 )
 def test_settings_that_cannot_be_meant_are_refused(key, value, message):
-    with pytest.raises(UserError, match=message.replace("[", r"\[").replace("(", r"\(").replace("^", r"\^")):
+    with pytest.raises(UserError, match=re.escape(message)):
         RunConfig().with_overrides({key: value})
 
 
