@@ -73,16 +73,17 @@ def test_a_second_writer_is_refused_with_the_holders_pid(trained, tmp_path):
 
 def test_two_trainings_on_one_new_directory_do_not_both_run(tmp_path):
     run = tmp_path / "run"
-    first = subprocess.Popen([*CLI, "train", *TINY, "--steps", "3000", "--seed", "1", "--out", str(run)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while not (run / "config.yaml").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        second = cli("train", *TINY, "--steps", "600", "--seed", "2", "--out", str(run))
-        one_line_error(second, f"pid {first.pid}")
-    finally:
-        assert first.wait(timeout=300) == 0, first.stderr.read()
-    assert "seed: 1" in (run / "config.yaml").read_text()
+    procs = {
+        seed: subprocess.Popen([*CLI, "train", *TINY, "--steps", "600", "--seed", str(seed), "--out", str(run)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        for seed in (1, 2)
+    }  # started together, so both find the directory new
+    codes = {seed: proc.wait(timeout=300) for seed, proc in procs.items()}
+    assert sorted(codes.values()) == [0, 1], codes
+    (winner,) = [seed for seed, code in codes.items() if code == 0]
+    (loser,) = [seed for seed, code in codes.items() if code == 1]
+    one_line_error(subprocess.CompletedProcess([], 1, "", procs[loser].stderr.read()), f"pid {procs[winner].pid}")
+    assert f"seed: {winner}" in (run / "config.yaml").read_text()
+    assert cli("evaluate", str(run), "--episodes", "4").returncode == 0  # records of one run, that report accepts
 
 
 def test_a_lock_left_by_a_killed_process_is_taken_over(trained, tmp_path):
@@ -208,9 +209,11 @@ def test_sigterm_stops_training_cleanly_and_the_resumed_run_is_exact(tmp_path):
 
 def test_a_resume_state_from_another_run_is_refused(trained, tmp_path):
     run = tmp_path / "run"
-    assert cli("train", *TINY, "--steps", "300", "--seed", "3", "--out", str(run)).returncode == 0
-    shutil.copy(trained / "checkpoints" / "last.pt", run / "checkpoints" / "last.pt")
-    one_line_error(cli("train", *TINY, "--steps", "600", "--seed", "3", "--out", str(run)), "belongs to another run")
+    assert cli("train", *TINY, "--steps", "600", "--seed", "3", "--out", str(run)).returncode == 0
+    shutil.copy(trained / "checkpoints" / "last.pt", run / "checkpoints" / "last.pt")  # same steps and rows, seed 0
+    rows = (run / "train.csv").read_text()
+    one_line_error(cli("train", *TINY, "--steps", "900", "--seed", "3", "--out", str(run)), "belongs to another run")
+    assert (run / "train.csv").read_text() == rows
 
 
 # -- 7, 11. damaged model files -----------------------------------------------------------------------------
