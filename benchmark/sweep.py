@@ -263,8 +263,14 @@ def run_cell(cell: Cell) -> CellResult:
         error = None
     except Exception as err:  # noqa: BLE001 - a sweep reports a failed cell and goes on with the others
         error = _one_line(err)
-    rows = len(read_csv_rows(cell.run_dir / EVAL_FILE, EVAL_COLUMNS)) if (cell.run_dir / EVAL_FILE).is_file() else 0
-    return CellResult(cell.run_dir, trained_steps(cell.run_dir), rows, time.perf_counter() - started, error)
+    return CellResult(cell.run_dir, trained_steps(cell.run_dir), _eval_rows(cell.run_dir), time.perf_counter() - started, error)
+
+
+def _eval_rows(run_dir: Path) -> int:
+    try:
+        return len(read_csv_rows(run_dir / EVAL_FILE, EVAL_COLUMNS))
+    except UserError:  # a damaged eval.csv: the cell's error already says so, the result must still come back
+        return 0
 
 
 def error_line(err: BaseException) -> str:
