@@ -8,11 +8,14 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from benchmark.cli_params import nonempty_path
 from benchmark.config import RunConfig, load_yaml_config, parse_override
 from benchmark.errors import UserError
+from benchmark.stopping import EXIT_CODE, Terminated, stop_on_sigterm
 
 console = Console(stderr=True)
 
@@ -47,7 +50,7 @@ def build_config(config_file: Path | None, flags: dict[str, Any], overrides: tup
 @click.option("--device", help="cpu, cuda, cuda:N or auto [default: cpu].")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="YAML file of settings.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override any setting, e.g. qmix.lr=5e-4.")
-@click.option("--out", type=click.Path(path_type=Path), help="Run directory [default: runs/BACKEND/MAP/METHOD/epsE/seedS].")
+@click.option("--out", type=click.Path(), help="Run directory [default: runs/BACKEND/MAP/METHOD/epsE/seedS].", callback=nonempty_path)
 def train(map_name, method, train_eps, seed, steps, backend, device, config_file, overrides, out) -> None:
     """Train QMIX (or a robust method); rerun on the same --out to resume."""
     from benchmark.train import train as run_training
@@ -81,7 +84,7 @@ def train(map_name, method, train_eps, seed, steps, backend, device, config_file
         bar.stop()
     last = trainer.rows[-1] if trainer.rows else None
     win = f", test win rate {last['test_win_rate']:.2f}" if last else ""
-    console.print(f"run {run_dir}: {trainer.progress.env_steps} env steps{win}")
+    console.print(f"run {run_dir}: {trainer.progress.env_steps} env steps{win}", markup=False)
 
 
 def _progress() -> Progress:
@@ -98,9 +101,12 @@ def _progress() -> Progress:
 def _csv_list(kind: type):
     def parse(ctx, param, value: str):
         try:
-            return [kind(v.strip()) for v in value.split(",") if v.strip()]
+            values = [kind(v.strip()) for v in value.split(",") if v.strip()]
         except ValueError:
             raise click.BadParameter(f"expected a comma-separated list, got {value!r}") from None
+        if not values:
+            raise UserError(f"{param.opts[0]} must name at least one value")
+        return values
 
     return parse
 
@@ -126,10 +132,13 @@ def evaluate(run_dir, episodes, attacks, eps_values, device, victims, clip, pgd_
     given = {"victims": victims, "clip": clip, "steps": pgd_steps, "adversary_steps": adversary_steps}
     options = AttackConfig(**{k: v for k, v in given.items() if v is not None})
     rows = run_evaluation(run_dir, episodes, attacks, eps_values, device, options)
-    table = Table("attack", "test eps", "episodes", "win rate", "mean return", title=f"{run_dir}")
+    table = Table("attack", "test eps", "episodes", "win rate", "mean return", title=escape(str(run_dir)))
     for row in rows:
-        table.add_row(row["attack"], f"{row['test_eps']:g}", str(row["episodes"]), f"{row['win_rate']:.3f}", f"{row['mean_return']:.2f}")
-    Console().print(table if rows else f"{run_dir}: every requested cell is already in eval.csv")
+        table.add_row(escape(row["attack"]), f"{row['test_eps']:g}", str(row["episodes"]), f"{row['win_rate']:.3f}", f"{row['mean_return']:.2f}")
+    if rows:
+        Console().print(table)
+    else:
+        Console().print(f"{run_dir}: every requested cell is already in eval.csv", markup=False)
 
 
 @cli.command(name="maps")
@@ -151,7 +160,7 @@ def doctor() -> None:
 
     table = Table("check", "status", "detail")
     for name, ok, detail in checks():
-        table.add_row(name, "[green]ok[/]" if ok else "[yellow]missing[/]", detail)
+        table.add_row(name, "[green]ok[/]" if ok else "[yellow]missing[/]", escape(detail))
     Console().print(table)
 
 
@@ -169,7 +178,7 @@ def _launch_options(command):
 
 @cli.command()
 @click.option("--preset", required=True, help="A preset name (see benchmark/presets/) or a YAML file.")
-@click.option("--out", type=click.Path(path_type=Path), help="Root of the sweep's runs [default: runs/sweeps/PRESET].")
+@click.option("--out", type=click.Path(), help="Root of the sweep's runs [default: runs/sweeps/PRESET].", callback=nonempty_path)
 @_launch_options
 @click.option("--cpus-per-run", type=float, default=1.0, show_default=True, help="CPUs a Ray task reserves.")
 @click.option("--gpus-per-run", type=float, default=0.0, show_default=True, help="GPUs (or a share) a Ray task reserves.")
@@ -196,16 +205,16 @@ def run_plan(name: str, root: Path, cells: list, launch, options, dry_run: bool 
     if dry_run or not pending:
         return
     bar = _progress_cells()
-    task = bar.add_task(f"sweep {name}", total=len(pending))
+    task = bar.add_task(escape(f"sweep {name}"), total=len(pending))
     failures = []
 
     def on_done(result) -> None:
         where = result.run_dir.relative_to(root) if result.run_dir.is_relative_to(root) else result.run_dir
         if result.ok:
-            bar.console.print(f"done {where}: {result.env_steps} env steps, {result.eval_rows} eval rows, {result.wall_seconds:.0f} s")
+            bar.console.print(f"done {where}: {result.env_steps} env steps, {result.eval_rows} eval rows, {result.wall_seconds:.0f} s", markup=False)
         else:
             failures.append(result)
-            bar.console.print(f"[red]failed[/] {where}: {result.error}", highlight=False)
+            bar.console.print(f"[red]failed[/] {escape(f'{where}: {result.error}')}", highlight=False)
         bar.advance(task)
 
     with bar:
@@ -213,7 +222,7 @@ def run_plan(name: str, root: Path, cells: list, launch, options, dry_run: bool 
     if failures:
         first = failures[0]
         raise UserError(f"{len(failures)} of {len(pending)} cells failed (first: {first.run_dir}: {first.error})")
-    console.print(f"sweep {name}: {len(pending)} cells done under {root}")
+    console.print(f"sweep {name}: {len(pending)} cells done under {root}", markup=False)
 
 
 def _plan_table(name: str, root: Path, cells: list, pending: list) -> Table:
@@ -225,9 +234,9 @@ def _plan_table(name: str, root: Path, cells: list, pending: list) -> Table:
         counts = groups.setdefault(key, [0, 0])  # cells, done
         counts[0] += 1
         counts[1] += id(cell) not in todo
-    table = Table("backend", "map", "method", "train eps", "cells", "done", "pending", title=f"sweep {name} -> {root}")
+    table = Table("backend", "map", "method", "train eps", "cells", "done", "pending", title=escape(f"sweep {name} -> {root}"))
     for key, (total, done) in groups.items():
-        table.add_row(*key, str(total), str(done), str(total - done))
+        table.add_row(*map(escape, key), str(total), str(done), str(total - done))
     table.add_row("", "", "", "total", str(len(cells)), str(len(cells) - len(pending)), str(len(pending)), style="bold")
     return table
 
@@ -242,7 +251,7 @@ def _progress_cells() -> Progress:
 @cli.command()
 @click.option("--preset", default="ci", show_default=True, help="The preset to run (a name or a YAML file).")
 @click.option("--baseline", required=True, type=click.Path(dir_okay=False, path_type=Path), help="A report summary.csv, e.g. reports/baselines/ci.csv.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help="Keep the runs here; finished ones are reused [default: a temporary folder].")
+@click.option("--out", type=click.Path(file_okay=False), help="Keep the runs here; finished ones are reused [default: a temporary folder].", callback=nonempty_path)
 @click.option("--update", is_flag=True, help="Write the runs' summary as the new baseline instead of failing.")
 @_launch_options
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a setting of every run, e.g. qmix.lr=0.")
@@ -271,18 +280,18 @@ def regress(preset, baseline, out, update, workers, launcher, address, backend, 
     wide = Console(width=None if sys.stdout.isatty() else 160)
     verdict = gate.judge(summary, old) if old is not None else None
     if verdict is not None:
-        wide.print(gate.verdict_table(verdict, f"{spec.name} vs {baseline}"))
-        wide.print(gate.summary_line(verdict), highlight=False)
+        wide.print(gate.verdict_table(verdict, escape(f"{spec.name} vs {baseline}")))
+        wide.print(gate.summary_line(verdict), highlight=False, markup=False)
     if update:
         gate.write_baseline(summary, baseline)
-        wide.print(f"baseline {baseline} written: {len(summary)} cells", highlight=False)
+        wide.print(f"baseline {baseline} written: {len(summary)} cells", highlight=False, markup=False)
     elif not verdict.passed:
         sys.exit(1)
 
 
 @cli.command()
 @click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Destination, e.g. checkpoints.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Destination, e.g. checkpoints.", callback=nonempty_path)
 def export(runs, out) -> None:
     """Copy finished RUNS (run directories or sweep roots) without their resume state (last.pt).
 
@@ -290,8 +299,8 @@ def export(runs, out) -> None:
     and checkpoints/model.pt: enough to evaluate and report, not to train further."""
     from benchmark.export import export_runs
 
-    copies = export_runs(list(runs), out, lambda message: console.print(f"[yellow]warning:[/] {message}", highlight=False))
-    console.print(f"exported {len(copies)} run(s) to {out}")
+    copies = export_runs(list(runs), out, lambda message: console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False))
+    console.print(f"exported {len(copies)} run(s) to {out}", markup=False)
 
 
 def _register_subcommands() -> None:
@@ -304,11 +313,13 @@ _register_subcommands()
 
 
 def main() -> None:
+    stop_on_sigterm()
     try:
         cli.main(standalone_mode=False)
     except UserError as err:
-        console.print(f"[red]error:[/] {err}", highlight=False, soft_wrap=True)
-        sys.exit(1)
+        fail(str(err))
+    except OSError as err:  # a full disk, a read-only or vanished folder: the system's reason and the path
+        fail(os_error_line(err))
     except click.exceptions.Abort:
         console.print("interrupted; run the same command again to resume")
         sys.exit(130)
@@ -318,3 +329,17 @@ def main() -> None:
     except KeyboardInterrupt:
         console.print("interrupted; run the same command again to resume")
         sys.exit(130)
+    except Terminated:
+        console.print("terminated; run the same command again to resume")
+        sys.exit(EXIT_CODE)
+
+
+def fail(message: str) -> None:
+    console.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    sys.exit(1)
+
+
+def os_error_line(err: OSError) -> str:
+    where = " -> ".join(str(f) for f in (err.filename, err.filename2) if f is not None)
+    reason = err.strerror or str(err).splitlines()[0]
+    return f"{reason}: {where}" if where else reason

@@ -8,6 +8,8 @@ dataclasses, refusing unknown keys and ill-typed values with a one-line UserErro
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -54,7 +56,14 @@ class QMixConfig:
     epsilon_anneal_time: int = 100_000  # env steps
 
     def __post_init__(self) -> None:
-        _require(self.lr >= 0, f"qmix.lr must be >= 0, got {self.lr}")
+        _require(math.isfinite(self.lr) and self.lr >= 0, f"qmix.lr must be a finite number >= 0, got {self.lr}")
+        _require(
+            math.isfinite(self.grad_norm_clip) and self.grad_norm_clip > 0,
+            f"qmix.grad_norm_clip must be a finite number > 0, got {self.grad_norm_clip}",
+        )
+        for name in ("rnn_hidden_dim", "mixing_embed_dim", "hypernet_embed", "target_update_interval"):
+            _require(getattr(self, name) >= 1, f"qmix.{name} must be >= 1, got {getattr(self, name)}")
+        _require(self.epsilon_anneal_time >= 0, f"qmix.epsilon_anneal_time must be >= 0, got {self.epsilon_anneal_time}")
         _require(0 <= self.gamma <= 1, f"qmix.gamma must be in [0, 1], got {self.gamma}")
         _require(0 <= self.td_lambda <= 1, f"qmix.td_lambda must be in [0, 1], got {self.td_lambda}")
         _require(self.batch_size >= 1, f"qmix.batch_size must be >= 1, got {self.batch_size}")
@@ -159,6 +168,10 @@ class MethodConfig:
             _require(getattr(self, name) >= 1, f"method.{name} must be >= 1, got {getattr(self, name)}")
 
 
+MAX_SEED = 2**63
+MAX_THREADS = 1024  # far above any machine's cores; a larger count is a typo, and torch aborts on some
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     steps: int = 200_000  # env steps of training (pymarl's t_max)
@@ -174,8 +187,12 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _require(self.steps >= 0, f"train.steps must be >= 0, got {self.steps}")
-        _require(self.seed >= 0, f"train.seed must be >= 0, got {self.seed}")
-        _require(self.threads >= 0, f"train.threads must be >= 0, got {self.threads}")
+        # Derived streams add offsets of a few million to the seed, and torch seeds must stay below 2^64.
+        _require(0 <= self.seed < MAX_SEED, f"train.seed must be in [0, 2^63), got {self.seed}")
+        _require(
+            0 <= self.threads <= MAX_THREADS,
+            f"train.threads must be in [0, {MAX_THREADS}] (0 = torch's default), got {self.threads}",
+        )
         _require(self.test_interval >= 1, f"train.test_interval must be >= 1, got {self.test_interval}")
         _require(self.test_episodes >= 1, f"train.test_episodes must be >= 1, got {self.test_episodes}")
         _require(
@@ -221,11 +238,11 @@ def _build(cls: type, data: Any, prefix: str) -> Any:
         if dataclasses.is_dataclass(hint):
             kwargs[name] = _build(hint, data[name], f"{prefix}{name}.")
         else:
-            kwargs[name] = _coerce(data[name], hint, prefix + name)
+            kwargs[name] = coerce(data[name], hint, prefix + name)
     return cls(**kwargs)
 
 
-def _coerce(value: Any, hint: Any, key: str) -> Any:
+def coerce(value: Any, hint: Any, key: str) -> Any:
     """Accept YAML scalars for a typed field: ints for floats, integral floats for ints."""
     if isinstance(hint, types.UnionType):
         hint = next(h for h in typing.get_args(hint) if h is not type(None))
@@ -252,20 +269,31 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, sep, raw = text.partition("=")
     _require(bool(sep) and bool(key), f"override {text!r} must look like section.key=value")
     try:
-        value = yaml.safe_load(raw)
+        value = read_yaml(raw)
     except yaml.YAMLError:
         raise UserError(f"override {text!r}: value is not a YAML scalar") from None
-    if isinstance(value, str):  # YAML 1.1 reads 5e-4 as a string
-        try:
-            value = float(value)
-        except ValueError:
-            pass
     return key.strip(), value
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML as a user means it: PyYAML follows YAML 1.1, which reads 1e5 (no dot) as a string."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."),
+)
+
+
+def read_yaml(text: str) -> Any:
+    """YAML text with 1e5-style numbers read as numbers (config files, presets and --set values)."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
 
 
 def load_yaml_config(path: Path) -> RunConfig:
     try:
-        data = yaml.safe_load(Path(path).read_text())
+        data = read_yaml(Path(path).read_text())
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as err:
         raise UserError(f"cannot read config {path}: {str(err).splitlines()[0]}") from None
     return RunConfig.from_dict(data or {})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+import pandas as pd
 import torch
 
 from benchmark import checkpoint
@@ -15,7 +16,9 @@ from benchmark.envs import make_env
 from benchmark.envs.maps import MAPS
 from benchmark.errors import UserError
 from benchmark.qmix.controller import AgentController
-from benchmark.records import CHECKPOINT_DIR, CONFIG_FILE, EVAL_COLUMNS, EVAL_FILE, append_csv, read_csv_rows
+from benchmark.eval_records import claim_for_model, complete, done_cells, model_identity
+from benchmark.records import CHECKPOINT_DIR, CONFIG_FILE, EVAL_COLUMNS, EVAL_FILE, append_csv, read_csv_rows, write_csv
+from benchmark.runlock import run_lock
 from benchmark.runner import EpisodeRunner
 
 EVAL_SEED = 2_000_003  # evaluation episodes are the same battles for every cell (common random numbers)
@@ -34,7 +37,7 @@ def _load_agents(cfg: RunConfig, run_dir: Path, device: torch.device) -> AgentCo
     mac = AgentController(MAPS.get(cfg.env.map).info(), cfg.qmix, device)
     try:
         mac.agent.load_state_dict(model["agent"])
-    except (KeyError, RuntimeError) as err:
+    except (KeyError, RuntimeError, TypeError, AttributeError) as err:
         raise UserError(f"{run_dir}: model checkpoint does not fit its config ({str(err).splitlines()[0][:100]})") from None
     return mac
 
@@ -49,11 +52,15 @@ def evaluate(
 ) -> list[dict]:
     """Run every (attack, eps) cell not yet in eval.csv and append its row; returns the new rows.
 
-    A cell run with non-default attack options is recorded under a label naming them (attack_label)."""
+    A cell run with non-default attack options is recorded under a label naming them (attack_label). The
+    run's lock is held throughout, so a second evaluation of the same run is refused rather than racing
+    this one for eval.csv and adversaries/."""
     options = options or AttackConfig()
     if episodes < 1:
         raise UserError(f"--episodes must be >= 1, got {episodes}")
-    attacks, eps_values = list(attacks), [float(e) for e in eps_values]
+    attacks, eps_values = _unique(attacks), _unique(float(e) for e in eps_values)
+    if not attacks or not eps_values:
+        raise UserError("name at least one attack and one test eps")
     for name in attacks:
         ATTACKS.get(name)
     bad = [e for e in eps_values if not 0 <= e <= 1]
@@ -62,13 +69,22 @@ def evaluate(
     run_dir = Path(run_dir)
     if not (run_dir / CONFIG_FILE).is_file():
         raise UserError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
+    with run_lock(run_dir):
+        return _evaluate_locked(run_dir, episodes, attacks, eps_values, device_name, options)
+
+
+def _evaluate_locked(
+    run_dir: Path, episodes: int, attacks: list[str], eps_values: list[float], device_name: str | None, options: AttackConfig
+) -> list[dict]:
     cfg = load_yaml_config(run_dir / CONFIG_FILE)
     device = resolve_device(device_name or cfg.train.device)
     mac = _load_agents(cfg, run_dir, device)
     configure_threads(cfg.train.threads)
     if options.victims > mac.info.n_agents:
         raise UserError(f"--victims must be at most the map's {mac.info.n_agents} agents, got {options.victims}")
-    done = {(r["attack"], float(r["test_eps"])) for r in read_csv_rows(run_dir / EVAL_FILE, EVAL_COLUMNS)}
+    claim_for_model(run_dir, model_identity(run_dir))
+    _drop_incomplete_rows(run_dir)
+    done = done_cells(run_dir)
     new_rows = []
     for name in attacks:
         for eps in eps_values:
@@ -78,6 +94,20 @@ def evaluate(
             new_rows.append(row)
             append_csv(run_dir / EVAL_FILE, [row], EVAL_COLUMNS)  # each cell is kept as soon as it is done
     return new_rows
+
+
+def _unique(values: Iterable) -> list:
+    """In order, each once: a value asked for twice is one cell, not two rows."""
+    return list(dict.fromkeys(values))
+
+
+def _drop_incomplete_rows(run_dir: Path) -> None:
+    """Rows cut short (a damaged eval.csv) are removed, so their cells are evaluated again."""
+    path = run_dir / EVAL_FILE
+    frame = pd.DataFrame(read_csv_rows(path, EVAL_COLUMNS), columns=list(EVAL_COLUMNS))
+    keep = complete(frame)
+    if not keep.all():
+        write_csv(path, frame[keep].to_dict("records"), EVAL_COLUMNS)
 
 
 def evaluate_cell(

@@ -4,17 +4,20 @@ An exported run directory holds what evaluation and reports read: config.yaml, m
 eval.csv and checkpoints/model.pt. It leaves out checkpoints/last.pt (the replay buffer, optimiser and
 random streams that resuming needs: hundreds of MB per run) and adversaries/ (learned attacks, which
 `robust-qmix evaluate` trains again on demand). So an exported run can be evaluated and reported, not
-trained further.
+trained further. eval.json (which model eval.csv describes) travels with eval.csv. Each destination run
+directory is written under its lock, and whatever an earlier export or run left there is removed.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmark.checkpoint import MODEL_FILE
+from benchmark.checkpoint import MODEL_FILE, STATE_FILE
 from benchmark.config import RunConfig
 from benchmark.errors import UserError
+from benchmark.eval_records import ADVERSARY_DIR, EVAL_MODEL_FILE
 from benchmark.records import (
     CHECKPOINT_DIR,
     CONFIG_FILE,
@@ -27,6 +30,7 @@ from benchmark.records import (
     find_runs,
     load_run,
 )
+from benchmark.runlock import run_lock
 
 SHARED_FILES = (CONFIG_FILE, MANIFEST_FILE, TRAIN_FILE, EVAL_FILE, f"{CHECKPOINT_DIR}/{MODEL_FILE}")
 
@@ -53,12 +57,24 @@ def export_runs(sources: Sequence[Path], dest: Path, warn: Callable[[str], None]
         target = Path(dest) / run_relpath(RunConfig.from_dict(record.config))
         if target.resolve() == run.resolve():
             raise UserError(f"{run}: export destination is the run itself")
-        for name in SHARED_FILES:
-            atomic_write_bytes(target / name, (run / name).read_bytes())
+        with run_lock(target):
+            _copy_run(run, target)
         copies.append(target)
     if not copies:
         raise UserError(f"no finished run to export under {', '.join(map(str, sources))}")
     return copies
+
+
+def _copy_run(run: Path, target: Path) -> None:
+    """Make `target` hold exactly the run's shared files: a run exported over an earlier export or run keeps
+    nothing of the old one (its last.pt, its learned attacks, an evaluation of another model)."""
+    for name in (f"{CHECKPOINT_DIR}/{STATE_FILE}", EVAL_MODEL_FILE):
+        (target / name).unlink(missing_ok=True)
+    shutil.rmtree(target / ADVERSARY_DIR, ignore_errors=True)
+    for name in SHARED_FILES:
+        atomic_write_bytes(target / name, (run / name).read_bytes())
+    if (run / EVAL_MODEL_FILE).is_file():
+        atomic_write_bytes(target / EVAL_MODEL_FILE, (run / EVAL_MODEL_FILE).read_bytes())
 
 
 def _unfinished(record: RunRecord) -> str | None:

@@ -1,8 +1,11 @@
 """Run directories: atomic writes, CSV schemas, and validated reading.
 
 A run directory holds `config.yaml` (fully resolved), `manifest.json`, `train.csv`, `eval.csv` and
-`checkpoints/` (see ../shared/DESIGN.md). Every write goes to a temporary file in the same folder and is
-renamed over the target, so a killed process never leaves a half-written record.
+`checkpoints/`. Every write goes to a temporary file in the same folder and is renamed over the target, so a
+killed process never leaves a half-written record; the temporary file is removed on any failure (a full
+disk, an exception, a SIGTERM turned into one), and one left by SIGKILL is removed by the next writer that
+takes the run's lock (benchmark/runlock.py). Files get the permissions the user's umask allows, as any
+file the user creates would, so exported runs and reports on shared storage stay readable to others.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ def atomic_save(path: Path, save: Callable[[io.BufferedWriter], None]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600 whatever the umask
         with os.fdopen(fd, "wb") as handle:
             save(handle)
             handle.flush()
@@ -50,6 +54,13 @@ def atomic_save(path: Path, save: Callable[[io.BufferedWriter], None]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it; it is put back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from rich.markup import escape
 from rich.table import Table
 
 from benchmark.errors import UserError
@@ -107,7 +108,7 @@ def verdict_table(verdict: Verdict, title: str) -> Table:
 
 def _key_cells(row, with_backend: bool) -> list[str]:
     where = f"{row.backend}/{row.map}" if with_backend else row.map
-    return [where, row.method, f"{row.train_eps:g}", row.attack, f"{row.test_eps:g}"]
+    return [escape(where), escape(row.method), f"{row.train_eps:g}", escape(row.attack), f"{row.test_eps:g}"]
 
 
 def _rate(wins: float, episodes: float) -> str:

@@ -17,7 +17,6 @@ API (used by `robust-qmix sweep`, the launchers in benchmark/launchers/ and `reg
 from __future__ import annotations
 
 import json
-import shutil
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from benchmark.config import AttackConfig, RunConfig, load_yaml_config
+from benchmark.config import AttackConfig, RunConfig, coerce, load_yaml_config, read_yaml
 from benchmark.errors import UserError
 from benchmark.records import CONFIG_FILE, EVAL_COLUMNS, EVAL_FILE, MANIFEST_FILE, read_csv_rows
 
@@ -96,35 +95,41 @@ def load_preset(name_or_path: str) -> Preset:
             raise UserError(f"unknown preset {text!r}; known: {', '.join(preset_names())} (or a path to a YAML file)")
         path = PRESETS_DIR / f"{text}.yaml"
     try:
-        data = yaml.safe_load(path.read_text())
+        data = read_yaml(path.read_text())
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as err:
         raise UserError(f"cannot read preset {path}: {str(err).splitlines()[0]}") from None
     return preset_from_dict(path.stem, data)
 
 
 def preset_from_dict(name: str, data: Any) -> Preset:
+    """A preset from its YAML mapping, with values checked as `--config` checks them (1.5 is not a seed)
+    and a value listed twice taken once (it would otherwise be two workers training one directory)."""
     _check_keys(data, PRESET_KEYS, f"preset {name}")
     evals = data.get("eval", {})
     _check_keys(evals, EVAL_KEYS, f"preset {name}: eval")
     methods = data.get("methods")
     _require(isinstance(methods, dict) and methods, f"preset {name}: methods must map method names to train eps lists")
     defaults = AttackConfig()
-    try:
-        return Preset(
-            name=name,
-            backend=str(data.get("backend", "sim")),
-            maps=tuple(map(str, _as_list(data.get("maps"), "maps"))),
-            methods=tuple((str(m), tuple(float(e) for e in _as_list(eps, f"methods.{m}"))) for m, eps in methods.items()),
-            seeds=tuple(int(s) for s in _as_list(data.get("seeds", [0]), "seeds")),
-            steps=int(data.get("steps", RunConfig().train.steps)),
-            settings=dict(data.get("settings") or {}),
-            attacks=tuple(map(str, _as_list(evals.get("attacks", ["none"]), "eval.attacks"))),
-            eps=tuple(float(e) for e in _as_list(evals.get("eps", [0.0]), "eval.eps")),
-            episodes=int(evals.get("episodes", 32)),
-            adversary_steps=int(evals.get("adversary_steps", defaults.adversary_steps)),
-        )
-    except (TypeError, ValueError) as err:
-        raise UserError(f"preset {name}: {str(err).splitlines()[0]}") from None
+
+    def each(value: Any, kind: type, key: str) -> tuple:
+        return tuple(dict.fromkeys(coerce(v, kind, f"preset {name}: {key}") for v in _as_list(value, key)))
+
+    def one(value: Any, kind: type, key: str) -> Any:
+        return coerce(value, kind, f"preset {name}: {key}")
+
+    return Preset(
+        name=name,
+        backend=one(data.get("backend", "sim"), str, "backend"),
+        maps=each(data.get("maps"), str, "maps"),
+        methods=tuple((str(m), each(eps, float, f"methods.{m}")) for m, eps in methods.items()),
+        seeds=each(data.get("seeds", [0]), int, "seeds"),
+        steps=one(data.get("steps", RunConfig().train.steps), int, "steps"),
+        settings=dict(data.get("settings") or {}),
+        attacks=each(evals.get("attacks", ["none"]), str, "eval.attacks"),
+        eps=each(evals.get("eps", [0.0]), float, "eval.eps"),
+        episodes=one(evals.get("episodes", 32), int, "eval.episodes"),
+        adversary_steps=one(evals.get("adversary_steps", defaults.adversary_steps), int, "eval.adversary_steps"),
+    )
 
 
 def _validate(p: Preset) -> None:
@@ -230,12 +235,9 @@ def cell_trained(cell: Cell) -> bool:
 
 def missing_evaluations(cell: Cell) -> list[tuple[str, float]]:
     from benchmark.attacks import attack_label
+    from benchmark.eval_records import done_cells
 
-    try:
-        rows = read_csv_rows(cell.run_dir / EVAL_FILE, EVAL_COLUMNS)
-    except UserError:
-        rows = []
-    done = {(r["attack"], float(r["test_eps"])) for r in rows}
+    done = done_cells(cell.run_dir)
     options = cell.attack_options
     return [(a, e) for a in cell.attacks for e in cell.eps if (attack_label(a, options), e) not in done]
 
@@ -246,38 +248,29 @@ def cell_done(cell: Cell) -> bool:
 
 # -- running a cell -------------------------------------------------------------------------------------------
 def run_cell(cell: Cell) -> CellResult:
-    """Train (resuming) and evaluate (skipping done cells) one run; failures come back in `error`."""
+    """Train (resuming) and evaluate (skipping done cells) one run; failures come back in `error`.
+
+    Training a run further moves its old evaluations aside (benchmark.train), so they are redone."""
     started = time.perf_counter()
     try:
         from benchmark.evaluate import evaluate
         from benchmark.train import train
 
         if not cell_trained(cell):
-            if same_run(cell):
-                _retire_stale_evaluations(cell.run_dir)
             train(cell.config, cell.run_dir)  # refuses a directory holding a different run
         if missing_evaluations(cell):
             evaluate(cell.run_dir, cell.episodes, cell.attacks, cell.eps, None, cell.attack_options)
         error = None
     except Exception as err:  # noqa: BLE001 - a sweep reports a failed cell and goes on with the others
         error = _one_line(err)
-    rows = len(read_csv_rows(cell.run_dir / EVAL_FILE, EVAL_COLUMNS)) if (cell.run_dir / EVAL_FILE).is_file() else 0
-    return CellResult(cell.run_dir, trained_steps(cell.run_dir), rows, time.perf_counter() - started, error)
+    return CellResult(cell.run_dir, trained_steps(cell.run_dir), _eval_rows(cell.run_dir), time.perf_counter() - started, error)
 
 
-def _retire_stale_evaluations(run_dir: Path) -> None:
-    """A run trained further (a preset with more steps) is a new policy: its old evaluations and learned
-    adversaries describe the old one, so they are moved aside (kept, renamed) rather than skipped as done."""
-    from benchmark.attacks.learned import ADVERSARY_DIR
-
-    steps = trained_steps(run_dir)
-    if not steps:
-        return
-    for name in (EVAL_FILE, ADVERSARY_DIR):
-        old = Path(run_dir) / name
-        if old.exists():
-            stem, dot, suffix = name.partition(".")
-            shutil.move(old, old.with_name(f"{stem}.before{steps}{dot}{suffix}"))
+def _eval_rows(run_dir: Path) -> int:
+    try:
+        return len(read_csv_rows(run_dir / EVAL_FILE, EVAL_COLUMNS))
+    except UserError:  # a damaged eval.csv: the cell's error already says so, the result must still come back
+        return 0
 
 
 def error_line(err: BaseException) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -15,6 +16,7 @@ from benchmark.config import RunConfig, load_yaml_config
 from benchmark.device import configure_threads, resolve_device
 from benchmark.envs import make_env
 from benchmark.errors import UserError
+from benchmark.eval_records import retire_evaluations
 from benchmark.manifest import new_manifest, now_iso
 from benchmark.methods import METHODS
 from benchmark.qmix.buffer import ReplayBuffer
@@ -31,6 +33,7 @@ from benchmark.records import (
     write_json,
     write_yaml,
 )
+from benchmark.runlock import LOCK_FILE, run_lock
 from benchmark.runner import EpisodeRunner, EpisodeStats
 
 # Distinct random streams derived from the run's seed.
@@ -115,8 +118,18 @@ class Trainer:
         p.episodes += batch.filled.shape[0]
         if self.buffer.can_sample(self.cfg.qmix.batch_size):
             sample = self.buffer.sample(self.cfg.qmix.batch_size)
-            p.losses.append(self.method.update(sample, p.env_steps)["loss"])
+            loss = float(self.method.update(sample, p.env_steps)["loss"])
+            if not math.isfinite(loss):
+                raise self._diverged(f"the loss became {loss}")
+            p.losses.append(loss)
             self.learner.maybe_update_targets(p.episodes)
+
+    def _diverged(self, what: str) -> UserError:
+        p = self.progress
+        return UserError(
+            f"training diverged at env step {p.env_steps}: {what}; nothing after the checkpoint at env step "
+            f"{p.last_checkpoint} was saved (lower qmix.lr or qmix.grad_norm_clip)"
+        )
 
     def test(self) -> EpisodeStats:
         """Greedy episodes with clean observations, one per test environment."""
@@ -141,6 +154,9 @@ class Trainer:
 
     # -- checkpoints ----------------------------------------------------------------------------------
     def save_checkpoint(self) -> None:
+        networks = (self.mac.agent, self.learner.mixer)
+        if not all(torch.isfinite(t).all() for net in networks for t in net.state_dict().values()):
+            raise self._diverged("the networks hold NaN or infinite weights")
         self.progress.last_checkpoint = self.progress.env_steps
         state = {
             "config": self.cfg.to_dict(),
@@ -179,11 +195,26 @@ class Trainer:
                 raise UserError(f"{self.run_dir} was exported without its resume state (last.pt); train into a new --out")
             return False
         state = checkpoint.load(path, self.device)
+        if not self._same_run(state.get("config")):
+            raise UserError(f"checkpoint {path} belongs to another run (its stored config differs from config.yaml); train into a new --out")
         try:
             self._load_state(state)
-        except (KeyError, RuntimeError, TypeError, ValueError) as err:
+        except (KeyError, RuntimeError, TypeError, ValueError, AttributeError) as err:
             raise UserError(f"checkpoint {path} does not match this run ({str(err).splitlines()[0][:120]})") from None
         return True
+
+    def _same_run(self, stored: object) -> bool:
+        """The checkpoint was written by this run (any number of steps): a last.pt copied from another
+        run would otherwise resume silently and stitch two runs' train.csv together."""
+        try:
+            return RunConfig.from_dict(stored).with_overrides({"train.steps": self.cfg.train.steps}) == self.cfg
+        except UserError:
+            return False
+
+    def finished(self) -> bool:
+        """Trained to its steps, tested and checkpointed there: running again would change nothing."""
+        p = self.progress
+        return p.env_steps >= self.cfg.train.steps and not self._test_due() and p.last_checkpoint == p.env_steps
 
     def _load_state(self, state: dict) -> None:
         self.learner.load_state_dict(state["learner"])
@@ -200,11 +231,12 @@ class Trainer:
         if len(rows) < state["rows"]:
             raise ValueError(f"train.csv has {len(rows)} rows, the checkpoint expects {state['rows']}")
         self.rows = rows[: state["rows"]]
-        write_csv(self.run_dir / TRAIN_FILE, self.rows, TRAIN_COLUMNS)
+        if len(rows) > len(self.rows):
+            write_csv(self.run_dir / TRAIN_FILE, self.rows, TRAIN_COLUMNS)
 
 
-def prepare_run_dir(cfg: RunConfig, run_dir: Path) -> bool:
-    """Check that `run_dir` is new, or holds this very run; returns True when resuming.
+def prepare_run_dir(cfg: RunConfig, run_dir: Path) -> RunConfig | None:
+    """Check that `run_dir` is new, or holds this very run; returns the run's stored config when resuming.
 
     A finished or interrupted run may be continued with a larger `train.steps`; any other difference in
     the configuration is refused, since the records would then mix two experiments.
@@ -212,42 +244,62 @@ def prepare_run_dir(cfg: RunConfig, run_dir: Path) -> bool:
     run_dir = Path(run_dir)
     config_path = run_dir / CONFIG_FILE
     if not config_path.exists():
-        if run_dir.exists() and any(run_dir.iterdir()):
+        if run_dir.exists() and any(p.name != LOCK_FILE for p in run_dir.iterdir()):
             raise UserError(f"{run_dir} exists and is not a run directory; choose another --out")
-        return False
-    old = load_yaml_config(config_path).to_dict()
-    new = cfg.to_dict()
+        return None
+    stored = load_yaml_config(config_path)
+    old, new = stored.to_dict(), cfg.to_dict()
     old["train"]["steps"] = new["train"]["steps"]
     differ = [f"{s}.{k}" for s in new for k in new[s] if old.get(s, {}).get(k) != new[s][k]]
     if differ:
         raise UserError(f"{run_dir} holds a run with a different config ({', '.join(differ)}); choose another --out")
-    return True
+    return stored
 
 
 def train(cfg: RunConfig, run_dir: Path, on_progress: ProgressHook = _no_progress) -> Trainer:
-    """Train (or resume) the run in `run_dir`; nothing is written before the inputs are known to be good."""
-    resuming = prepare_run_dir(cfg, run_dir)
-    trainer = Trainer(cfg, run_dir)
-    manifest_path = Path(run_dir) / MANIFEST_FILE
-    try:
-        if resuming and trainer.restore():
-            manifest = _read_manifest(manifest_path)
-            manifest["resumed"] = int(manifest.get("resumed", 0)) + 1
-        else:
-            sc2_version = getattr(trainer.env, "sc2_version", None)
-            manifest = new_manifest(cfg.env.backend, trainer.device, cfg.train.seed, sc2_version)
-        write_yaml(Path(run_dir) / CONFIG_FILE, cfg.to_dict())
-        write_json(manifest_path, manifest)
-        trainer.run(on_progress)
-    finally:
-        trainer.env.close()  # StarCraft II games must not outlive their run (a sweep trains many in one process)
-        trainer.test_env.close()
+    """Train (or resume) the run in `run_dir`, holding its lock; nothing is written before the inputs are
+    known to be good, and a run already trained to its steps is left untouched."""
+    with run_lock(run_dir):
+        stored = prepare_run_dir(cfg, run_dir)
+        trainer = Trainer(cfg, run_dir)
+        try:
+            _train_locked(trainer, stored, on_progress)
+        finally:
+            trainer.env.close()  # StarCraft II games must not outlive their run (a sweep trains many in one process)
+            trainer.test_env.close()
+    return trainer
+
+
+def _train_locked(trainer: Trainer, stored: RunConfig | None, on_progress: ProgressHook) -> None:
+    cfg, run_dir = trainer.cfg, trainer.run_dir
+    manifest_path = run_dir / MANIFEST_FILE
+    if stored is not None and trainer.restore():
+        manifest = _read_manifest(manifest_path)
+        _check_steps(trainer, stored)
+        if trainer.finished() and manifest.get("end_time"):
+            return
+        if trainer.progress.env_steps < cfg.train.steps:
+            # Training changes the model, so evaluations and learned attacks of the old one are moved aside.
+            retire_evaluations(run_dir, f"{trainer.progress.env_steps}steps")
+        manifest["resumed"] = int(manifest.get("resumed", 0)) + 1
+    else:
+        sc2_version = getattr(trainer.env, "sc2_version", None)
+        manifest = new_manifest(cfg.env.backend, trainer.device, cfg.train.seed, sc2_version)
+    write_yaml(run_dir / CONFIG_FILE, cfg.to_dict())
+    write_json(manifest_path, manifest)
+    trainer.run(on_progress)
     restarts = int(manifest.get("env_restarts", 0)) + trainer.env.restarts + trainer.test_env.restarts
     manifest.update(
         end_time=now_iso(), env_steps=trainer.progress.env_steps, wall_seconds=trainer.progress.wall_seconds, env_restarts=restarts
     )
     write_json(manifest_path, manifest)
-    return trainer
+
+
+def _check_steps(trainer: Trainer, stored: RunConfig) -> None:
+    """Refuse fewer steps than the model already has: config.yaml would then name a number it never had."""
+    asked, done = trainer.cfg.train.steps, trainer.progress.env_steps
+    if asked < done and asked < stored.train.steps:
+        raise UserError(f"{trainer.run_dir} has already trained {done} env steps; --steps must be at least {stored.train.steps}")
 
 
 def _read_manifest(path: Path) -> dict:

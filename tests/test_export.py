@@ -42,8 +42,8 @@ def test_export_keeps_what_evaluation_and_reports_need_and_nothing_else(runs, tm
     assert "left out" in done.stderr and "seed1" in done.stderr  # never evaluated: not exported
     assert (runs / RUN / "checkpoints/last.pt").is_file() and any((runs / RUN / "adversaries").iterdir())
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    assert files == [str(RUN / name) for name in ("checkpoints/model.pt", "config.yaml", "eval.csv", "manifest.json", "train.csv")]
-    for name in ("config.yaml", "eval.csv", "train.csv", MANIFEST_FILE, "checkpoints/model.pt"):
+    assert files == [str(RUN / name) for name in ("checkpoints/model.pt", "config.yaml", "eval.csv", "eval.json", "manifest.json", "train.csv")]
+    for name in ("config.yaml", "eval.csv", "eval.json", "train.csv", MANIFEST_FILE, "checkpoints/model.pt"):
         assert (out / RUN / name).read_bytes() == (runs / RUN / name).read_bytes()
 
     # Evaluation needs only model.pt: a new cell is appended, the old ones stay.

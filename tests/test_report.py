@@ -224,9 +224,10 @@ def test_the_command_writes_every_output(sweep, tmp_path):
 
 def test_a_second_report_in_the_same_folder_drops_stale_files(sweep, tmp_path):
     out = tmp_path / "report"
-    (out / "figures").mkdir(parents=True)
-    (out / "figures" / "heatmap_pgd.png").write_bytes(b"old")
+    first = build_report([sweep / "sim"], out, reps=REPS)
+    (out / "figures" / "my_plot.png").write_bytes(b"mine")  # not the report's: never removed
     (out / "notes.txt").write_text("mine")
-    build_report([sweep / "sim" / "3m" / "vanilla"], out, reps=REPS)
-    assert not (out / "figures" / "heatmap_pgd.png").exists()
-    assert (out / "notes.txt").read_text() == "mine"
+    second = build_report([write_run(tmp_path / "clean")], out, reps=REPS)  # no fgsm cells any more
+    stale = set(first.files) - set(second.files)
+    assert out / "tables" / "win_rate_fgsm.md" in stale and not any(p.exists() for p in stale)
+    assert (out / "notes.txt").read_text() == "mine" and (out / "figures" / "my_plot.png").read_bytes() == b"mine"

@@ -14,6 +14,7 @@ from benchmark.attacks.adversary_training import AdversaryTrainer, adversary_see
 from benchmark.attacks.ball import VictimSelector
 from benchmark.attacks.context import AttackContext
 from benchmark.config import AdversaryConfig, AttackConfig
+from benchmark.errors import UserError
 from benchmark.runner import Perturb
 
 ADVERSARY_DIR = "adversaries"
@@ -41,16 +42,20 @@ def learned_perturb(kind: str, ctx: AttackContext) -> Perturb | None:
 
 
 def _trained(kind: str, ctx: AttackContext) -> AdversaryTrainer:
+    try:
+        return _train_or_load(kind, ctx)
+    except _Damaged:
+        return _train_or_load(kind, ctx)
+
+
+def _train_or_load(kind: str, ctx: AttackContext) -> AdversaryTrainer:
     cfg, options, mac = AdversaryConfig(), ctx.options, ctx.mac
     adversary = new_adversary(kind, mac.info, cfg, adversary_seed(ctx.cfg), mac.device)
     trainer = AdversaryTrainer.for_run(adversary, mac, ctx.cfg, cfg, options.victims, options.clip, options.steps)
     path = None if ctx.run_dir is None else Path(ctx.run_dir) / ADVERSARY_DIR / adversary_file(kind, ctx.eps, options)
     try:
-        if path is not None and path.exists():
-            state = checkpoint.load(path, mac.device)
-            trainer.load_state_dict(state["trainer"])
-            if state["done"]:
-                return trainer
+        if path is not None and path.exists() and _resumed(trainer, path):
+            return trainer
         while trainer.env_steps < options.adversary_steps:
             trainer.iteration(ctx.eps)
             if path is not None and trainer.iterations % SAVE_EVERY == 0:
@@ -60,3 +65,19 @@ def _trained(kind: str, ctx: AttackContext) -> AdversaryTrainer:
     if path is not None:
         checkpoint.save(path, {"trainer": trainer.state_dict(), "done": True})
     return trainer
+
+
+def _resumed(trainer: AdversaryTrainer, path: Path) -> bool:
+    """Load a kept adversary; True when it finished training. A damaged file is only a lost cache: it is
+    deleted and the adversary trained again (from a fresh trainer, as a failed load may have changed it)."""
+    try:
+        state = checkpoint.load(path, trainer.mac.device)
+        trainer.load_state_dict(state["trainer"])
+        return bool(state["done"])
+    except (UserError, KeyError, TypeError, ValueError, RuntimeError, AttributeError):
+        path.unlink(missing_ok=True)
+        raise _Damaged from None
+
+
+class _Damaged(Exception):
+    """A kept adversary that could not be loaded (and is now deleted)."""

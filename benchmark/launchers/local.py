@@ -3,16 +3,27 @@
 Spawn, not fork: each worker starts a fresh interpreter, so no torch thread pool or CUDA context is
 inherited half-initialised, and runs behave as `robust-qmix train` would in a shell. One worker runs the
 cells in this process, which is the same computation without the start-up cost.
+
+Workers never outlive the sweep: each sits in its own process group (so the terminal's Ctrl-C reaches only
+the parent, which then stops them), gets SIGTERM from the kernel when the parent dies however it dies
+(benchmark.stopping), and on SIGTERM abandons its cell cleanly: the run keeps its last checkpoint and
+complete eval.csv rows, and releases its lock, so rerunning the sweep redoes exactly what was lost.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from types import FrameType
 
 from benchmark.launchers import LaunchOptions, OnDone, failed
+from benchmark.stopping import EXIT_CODE, Terminated, die_with_parent, stop_on_sigterm
 from benchmark.sweep import Cell, CellResult, error_line, run_cell
+
+STOP_WAIT_S = 60  # how long a stopped sweep waits for its workers to unwind before killing them
 
 
 def launch(cells: list[Cell], options: LaunchOptions, on_done: OnDone) -> list[CellResult]:
@@ -27,17 +38,52 @@ def launch(cells: list[Cell], options: LaunchOptions, on_done: OnDone) -> list[C
             finish(run_cell(cell))
         return results
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=min(options.workers, len(cells)), mp_context=context) as pool:
-        futures = {pool.submit(run_cell, cell): cell for cell in cells}
-        try:
-            for future in as_completed(futures):
-                try:
-                    finish(future.result())
-                except BrokenProcessPool as err:  # a worker died (killed, out of memory): its cells failed
-                    finish(failed(futures[future], f"worker process died ({err})"))
-                except Exception as err:  # noqa: BLE001 - e.g. a result that could not be sent back
-                    finish(failed(futures[future], error_line(err)))
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    workers = min(options.workers, len(cells))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),))
+    futures = {pool.submit(_worker_cell, cell): cell for cell in cells}
+    try:
+        for future in as_completed(futures):
+            try:
+                finish(future.result())
+            except BrokenProcessPool as err:  # a worker died (killed, out of memory): its cells failed
+                finish(failed(futures[future], f"worker process died ({err})"))
+            except Exception as err:  # noqa: BLE001 - e.g. a result that could not be sent back
+                finish(failed(futures[future], error_line(err)))
+    except BaseException:  # Ctrl-C or SIGTERM of the sweep: stop the workers before going
+        pool.shutdown(wait=False, cancel_futures=True)
+        _stop_workers()
+        raise
+    pool.shutdown(wait=True)
     return results
+
+
+def _stop_workers() -> None:
+    children = multiprocessing.active_children()
+    for child in children:
+        child.terminate()
+    for child in children:
+        child.join(STOP_WAIT_S)
+        if child.is_alive():
+            child.kill()
+
+
+def _start_worker(parent_pid: int) -> None:
+    os.setpgid(0, 0)
+    signal.signal(signal.SIGTERM, _exit_now)
+    die_with_parent(parent_pid)
+
+
+def _exit_now(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM of a worker between cells: nothing to unwind."""
+    del signum, frame
+    os._exit(EXIT_CODE)
+
+
+def _worker_cell(cell: Cell) -> CellResult:
+    stop_on_sigterm()
+    try:
+        return run_cell(cell)
+    except Terminated:
+        os._exit(EXIT_CODE)  # the cell unwound (records consistent, lock released); take no further cell
+    finally:
+        signal.signal(signal.SIGTERM, _exit_now)

@@ -28,6 +28,7 @@ from benchmark.report.tables import paper_tables, to_html, to_latex, to_markdown
 TITLE = "robust-qmix report"
 TABLE_FORMATS = {"md": to_markdown, "tex": to_latex, "html": to_html}
 FIGURE_FORMATS = ("png", "pdf")
+FILE_LIST = ".report-files"  # what the last report wrote into its folder, one relative path a line
 
 
 @dataclass(frozen=True)
@@ -40,10 +41,17 @@ class ReportResult:
 
 
 class _Writer:
-    """Atomic writes under the report folder, remembering what this report produced."""
+    """Atomic writes under the report folder, remembering what this report produced.
+
+    The list of files a report wrote is kept in FILE_LIST, so that the next report into the same folder
+    removes only files an earlier report made: anything else a user keeps there is never touched."""
 
     def __init__(self, out: Path) -> None:
         self.out, self.written = Path(out), []
+
+    def check_writable(self) -> None:
+        """Fail now, before the slow part, if the folder cannot be written (read-only, full, a file)."""
+        atomic_write_bytes(self.out / FILE_LIST, self._listing(self._previous()))
 
     def __call__(self, relative: str, data: bytes | str) -> None:
         path = self.out / relative
@@ -53,11 +61,21 @@ class _Writer:
     def remove_stale(self) -> None:
         """Tables and figures of an earlier report in the same folder that this one did not produce (an
         attack no longer evaluated, say) would otherwise sit beside the new ones as if current."""
-        keep = set(self.written)
-        for folder, suffixes in (("tables", TABLE_FORMATS), ("figures", FIGURE_FORMATS)):
-            for path in (self.out / folder).glob("*"):
-                if path.is_file() and path.suffix.lstrip(".") in suffixes and path not in keep:
-                    path.unlink()
+        keep = {p.relative_to(self.out).as_posix() for p in self.written}
+        for relative in self._previous() - keep:
+            (self.out / relative).unlink(missing_ok=True)
+        atomic_write_bytes(self.out / FILE_LIST, self._listing(keep))
+
+    def _previous(self) -> set[str]:
+        try:
+            names = (self.out / FILE_LIST).read_text().splitlines()
+        except (FileNotFoundError, NotADirectoryError, UnicodeDecodeError):
+            return set()
+        return {n for n in names if n and not n.startswith(("/", "..")) and "/../" not in n}
+
+    @staticmethod
+    def _listing(names: set[str]) -> bytes:
+        return "".join(f"{n}\n" for n in sorted(names)).encode()
 
 
 def build_report(
@@ -72,11 +90,13 @@ def build_report(
     if reps < 1:
         raise UserError(f"--reps must be >= 1, got {reps}")
     baseline_frame = read_baseline(baseline) if baseline is not None else None  # fail before the slow part
+    write = _Writer(out)
     found = collect_runs(paths)
     for skipped in found.skipped:
         warn(f"left out {skipped.reason}")
     if not found.runs:
         raise UserError(f"none of the {len(found.skipped)} run directories found can be summarised (see the warnings)")
+    write.check_writable()
     summary = summarise(found.runs, reps)
     comparison = None
     if baseline_frame is not None:
@@ -84,7 +104,6 @@ def build_report(
         comparison = Comparison(Path(baseline), summary, gone, ALPHA)
         if not gone.empty:
             warn(f"{len(gone)} cell(s) of the baseline have no runs now (listed in the report)")
-    write = _Writer(out)
     write("summary.csv", summary.to_csv(index=False))
     tables = paper_tables(summary, reps)
     for table in tables:

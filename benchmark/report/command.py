@@ -8,6 +8,7 @@ import click
 from rich.console import Console
 from rich.text import Text
 
+from benchmark.cli_params import nonempty_path
 from benchmark.report.stats import DEFAULT_REPS
 
 _stderr = Console(stderr=True)
@@ -15,7 +16,7 @@ _stderr = Console(stderr=True)
 
 @click.command()
 @click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Report folder, e.g. reports/NAME.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Report folder, e.g. reports/NAME.", callback=nonempty_path)
 @click.option(
     "--baseline",
     type=click.Path(dir_okay=False, path_type=Path),

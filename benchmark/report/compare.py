@@ -46,6 +46,9 @@ def read_baseline(path: Path) -> pd.DataFrame:
     numeric = ["train_eps", "test_eps", *BASELINE_COLUMNS]
     if not all(pd.api.types.is_numeric_dtype(frame[c]) for c in numeric) or frame[numeric].isna().any(axis=None):
         raise UserError(f"baseline {path}: columns {', '.join(numeric)} must hold numbers in every row")
+    counts = frame[["episodes", "wins"]]
+    if not ((counts >= 0).all(axis=None) and (frame["wins"] <= frame["episodes"]).all() and (frame["episodes"] >= 1).all()):
+        raise UserError(f"baseline {path}: every row needs episodes >= 1 and 0 <= wins <= episodes")
     frame = _normalised(frame)
     if frame.duplicated(list(KEYS)).any():
         raise UserError(f"baseline {path}: the same cell appears twice")

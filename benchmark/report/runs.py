@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmark.errors import UserError
+from benchmark.eval_records import complete, is_current
 from benchmark.records import RecordError, RunRecord, find_runs, load_run
 
 EPS_DIGITS = 6  # eps values are compared after rounding, so 0.1 from YAML and 0.1 from a CSV are one cell
@@ -85,6 +86,8 @@ def validated_run(record: RunRecord) -> Run:
     if "end_time" in record.manifest and not record.manifest["end_time"]:
         raise RecordError(f"{where}: partial run, training has not finished (manifest.json has no end_time)")
     _check_eval(record)
+    if not is_current(record.path):
+        raise RecordError(f"{where}: eval.csv describes an earlier model (the run was trained further or its model replaced); run evaluate again")
     return run
 
 
@@ -104,7 +107,7 @@ def _check_eval(record: RunRecord) -> None:
     if frame.empty:
         raise RecordError(f"{record.path}: partial run, eval.csv is missing or has no rows (not evaluated yet)")
     problems = {
-        "missing values": frame[["attack", "test_eps", "episodes", "win_rate"]].isna().any(axis=None),
+        "missing values (a row cut short; evaluate redoes it)": not complete(frame).all(),
         "win_rate outside [0, 1]": not frame["win_rate"].between(0, 1).all(),
         "test_eps outside [0, 1]": not frame["test_eps"].between(0, 1).all(),
         "episodes not a positive whole number": not _positive_integers(frame["episodes"]),
