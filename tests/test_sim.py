@@ -27,13 +27,7 @@ DESIGN_TABLE = {
 FAR = 1000.0  # cooldown that keeps a unit from firing during a test
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """The simulator's tensors are tiny; a thread pool only adds contention on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def arena(map_name: str, positions: list[tuple[float, float]], **values) -> SimEnv:

@@ -235,13 +235,15 @@ def _apply_damage(r: Roster, b: Battle, target: torch.Tensor, fires: torch.Tenso
     b.since_hit = torch.where(raw > 0, 0.0, b.since_hit + LOOPS_PER_STEP)
 
 
-def _struck(r: Roster, b: Battle, ti: torch.Tensor, fires: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+def _struck(r: Roster, b: Battle, ti: torch.Tensor, fires: torch.Tensor, fired_from: torch.Tensor) -> torch.Tensor:
     """[B, attacker, victim] bool: the target of each volley, and the living foes its splash overlaps: a disc
-    around a radial attacker, a segment through the target across the line of fire for a line attacker."""
-    target_pos = _at(pos, ti)
-    victim = pos.unsqueeze(1)  # [B, 1, victim, 2]
-    disc = norm(victim - pos.unsqueeze(2)) <= (r.splash_radial.unsqueeze(1) + r.radius).unsqueeze(0)
-    fire_line = target_pos - pos
+    around a radial attacker, a segment through the target across the line of fire for a line attacker.
+    Attackers fire from where they stopped; victims are taken where the step found them, since most volleys
+    leave early in the step (the weapon was ready, the target in reach)."""
+    victim = b.pos.unsqueeze(1)  # [B, 1, victim, 2]
+    target_pos = _at(b.pos, ti)
+    disc = norm(victim - fired_from.unsqueeze(2)) <= (r.splash_radial.unsqueeze(1) + r.radius).unsqueeze(0)
+    fire_line = target_pos - fired_from
     across = torch.stack([-fire_line[..., 1], fire_line[..., 0]], -1) / norm(fire_line).clamp(min=1e-6).unsqueeze(-1)
     offset = victim - target_pos.unsqueeze(2)
     along = (offset * across.unsqueeze(2)).sum(-1)
