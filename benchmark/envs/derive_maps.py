@@ -102,9 +102,11 @@ def read_archive(path: Path) -> Archive:
 
 def _grid(data: bytes, header: int, dtype: str, size_at: int) -> np.ndarray:
     """A [width, height] grid stored row by row (y major) after a `header`-byte header."""
-    width, height = np.frombuffer(data[size_at:size_at + 8], "<u4")
-    cells = np.frombuffer(data[header:], dtype, count=int(width * height))
-    return cells.reshape(int(height), int(width)).T.copy()
+    width, height = (int(v) for v in np.frombuffer(data[size_at:size_at + 8], "<u4"))
+    if len(data) < header + width * height * np.dtype(dtype).itemsize:
+        raise UserError(f"a terrain layer of {len(data)} bytes is too short for {width} x {height} cells")
+    cells = np.frombuffer(data[header:], dtype, count=width * height)
+    return cells.reshape(height, width).T.copy()
 
 
 def painted_walkable(archive: Archive) -> np.ndarray:
