@@ -43,7 +43,7 @@ def step(env: SimEnv, *actions: int):
 
 # --- sizes -------------------------------------------------------------------------------------------------
 def test_every_design_map_is_registered():
-    assert set(MAPS) == set(DESIGN_TABLE)
+    assert set(DESIGN_TABLE) <= set(MAPS)
 
 
 @pytest.mark.parametrize("name", sorted(DESIGN_TABLE))
@@ -69,7 +69,7 @@ def test_unit_table_bonus_damage_and_one_volley_per_step():
     assert UNITS["spine_crawler"].hit_damage(UNITS["stalker"]) == 30
     assert UNITS["marine"].cooldown == pytest.approx(0.61 * 22.4)
     # sim_dynamics resolves a step in closed form assuming at most one volley per unit per step
-    assert all(u.cooldown > LOOPS_PER_STEP for u in UNITS.values())
+    assert all(u.cooldown > LOOPS_PER_STEP for u in UNITS.values() if u.attacks and not u.suicide)
 
 
 # --- masks and features ------------------------------------------------------------------------------------
