@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from benchmark.envs.maps import MAPS
-from benchmark.envs.mechanics import mechanics
 from benchmark.envs.sim import SimEnv
-from benchmark.envs.terrain import EnemyOrder, Terrain, open_square
+from benchmark.envs.terrain import EnemyOrder, Terrain, open_square, terrain
+from benchmark.envs.units import UNITS
 
 FAR = 1000.0  # a cooldown that keeps a unit from firing during a test
 STOP = 1
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def arena(map_name: str, positions: list[tuple[float, float]], ground: Terrain | None = None, **values) -> SimEnv:
-    env = SimEnv(map_name, 1, seed=0, debug=True, ground=ground)
+    env = SimEnv(map_name, 1, seed=0, debug=True, ground=ground or open_square())
     env.place(pos=torch.tensor([positions]), **{k: torch.tensor([v], dtype=torch.float32) for k, v in values.items()})
     return env
 
@@ -28,10 +28,15 @@ def stop_all(env: SimEnv) -> torch.Tensor:
     return torch.where(avail[..., 0], 0, STOP)
 
 
-def _suicide_worth(env: SimEnv, before: torch.Tensor) -> torch.Tensor:
-    """What SMAC's reward pays for enemies that died in a step: their hit points and shields plus 10 each."""
-    n_a = env.info.n_agents
-    dead = (before > 0) & (env.battle.health[:, n_a:] == 0)
+def _suicide_worth(env: SimEnv, before: torch.Tensor, final_state: torch.Tensor) -> torch.Tensor:
+    """What SMAC's reward pays for enemies that died in a step: their hit points and shields plus 10 each.
+    Who is dead is read from the step's final state (its enemy rows start with health), which is the
+    finished battle's even where the environment has already restarted."""
+    spec = env.spec
+    start = spec.n_agents * spec.ally_state_feats
+    rows = final_state[:, start:start + spec.n_enemies * spec.enemy_state_feats].view(-1, spec.n_enemies,
+                                                                                    spec.enemy_state_feats)
+    dead = (before > 0) & (rows[..., 0] == 0)
     return ((before + 10) * dead).sum(1) * env.reward_scale
 
 
@@ -55,8 +60,8 @@ def test_always_stop_earns_nothing_on_every_map(name):
     done = torch.zeros(16, dtype=torch.bool)
     for _ in range(env.info.episode_limit):
         before = (env.battle.health + env.battle.shield)[:, env.info.n_agents:].clone()
-        reward, terminated, _ = env.step(stop_all(env))
-        assert torch.equal(reward * ~done, (_suicide_worth(env, before) * ~done).to(reward.dtype))
+        reward, terminated, info = env.step(stop_all(env))
+        assert torch.equal(reward * ~done, _suicide_worth(env, before, info["final_state"]) * ~done)
         done |= terminated
     assert done.all()
 
@@ -95,9 +100,8 @@ def test_enemies_ordered_to_attack_the_agents_chase_them_from_anywhere():
 
 
 def test_the_zealot_on_2m_vs_1z_heads_for_a_random_point_between_the_marines():
-    env = SimEnv("2m_vs_1z", 64, seed=0, ground=_walled(EnemyOrder("attack_move_between_agents")))
-    first, second = env.roster.formation[0], env.roster.formation[1]
-    goal = env.battle.enemy_goal
+    first, second = (torch.tensor(p) for p in terrain("2m_vs_1z").enemy_order.segment)
+    goal = SimEnv("2m_vs_1z", 64, seed=0).battle.enemy_goal
     fraction = ((goal - first) @ (second - first)) / (second - first).dot(second - first)
     assert torch.allclose(first + fraction.unsqueeze(1) * (second - first), goal, atol=1e-5)
     assert 0 <= fraction.min() < 0.2 and 0.8 < fraction.max() <= 1
@@ -110,7 +114,7 @@ def test_colossus_line_splash_hits_across_the_line_of_fire_only():
     enemies = [(30.0, 30.0), (30.0, 27.0), (30.0, 24.0), (30.0, 21.0),
                (17.0, 10.0), (17.0, 11.8), (17.0, 12.5), (18.2, 10.0), (30.0, 18.0)]
     env = arena("1c3s5z", [(11.0, 10.0)] + far + enemies, cooldown=[0.0] + [FAR] * 17)
-    assert mechanics("colossus").splash_size == 1.4  # half of the 2.8 line; zealot radius 0.5
+    assert UNITS["colossus"].line_splash == 1.4  # half of the 2.8 line; zealot radius 0.5
     env.step(torch.tensor([[6 + 4] + [STOP] * 8]))
     shields = env.battle.shield[0, 9:].tolist()
     # target and the zealot 1.8 across (1.4 + 0.5 reaches it) lose 2 x 15 of their 50 shields;

@@ -24,7 +24,7 @@ from benchmark.envs.sim_dynamics import Battle, advance, start_battles
 from benchmark.envs.sim_observe import observe
 from benchmark.envs.sim_rng import derive_env_seeds
 from benchmark.envs.sim_roster import build_roster
-from benchmark.envs.terrain import Terrain, open_square
+from benchmark.envs.terrain import Terrain, terrain
 
 REWARD_DEATH = 10.0
 REWARD_WIN = 200.0
@@ -47,7 +47,7 @@ class SimEnv(BatchedEnv):
         self.batch_size = batch_size
         self.debug = debug
         self.continuing_episode = continuing_episode
-        self.roster = build_roster(self.spec, ground or open_square(), self.device)
+        self.roster = build_roster(self.spec, ground or terrain(map_name), self.device)
         seeds = derive_env_seeds(seed, batch_size, self.device) if env_seeds is None else env_seeds
         if seeds.shape != (batch_size,):
             raise ValueError(f"env_seeds must have shape ({batch_size},), got {tuple(seeds.shape)}")

@@ -12,7 +12,7 @@ closed form:
      expires and it has arrived, if that is within the step; all of a step's volleys land at its end, so
      a unit that dies in a step still fires in it; splash and suicide attacks, heals;
   4. damage, shield and zerg regeneration, energy, then soft collisions, the map border and the ground: a
-     unit that would end on ground it may not stand on slides along one axis or stays where it was.
+     unit that would end on (or cross) ground it may not stand on slides along one axis or stays put.
 """
 
 from __future__ import annotations
@@ -51,13 +51,15 @@ class Battle:
 
 
 def start_battles(r: Roster, env_seeds: torch.Tensor, episodes: torch.Tensor) -> Battle:
-    """Fresh battles at the map's spawn points, each unit jittered by its env's (seed, episode) draws where the
-    jittered point is ground it may stand on."""
+    """Fresh battles where the game creates the units, each jittered by its env's (seed, episode) draws where
+    the jittered point is ground it may stand on. The game's placement is the same every episode; the jitter
+    stands in for StarCraft II's own randomness (such as its weapons' random cooldown variance), which the
+    step does not model."""
     k, n = env_seeds.shape[0], r.n_units
     u = uniforms(env_seeds, episodes, 1 + 2 * n)
     formation = r.formation.expand(k, -1, -1)
     jittered = formation + (u[:, 1:].view(k, n, 2) * 2 - 1) * UNIT_JITTER
-    pos = torch.where(stands(r, jittered, level_at(r, formation)).unsqueeze(-1), jittered, formation)
+    pos = torch.where(stands(r, jittered).unsqueeze(-1), jittered, formation)
     full = torch.ones(k, n, device=pos.device)
     return Battle(
         pos=pos, health=full * r.hp_max, shield=full * r.sh_max, energy=full * r.energy_start,
@@ -69,10 +71,10 @@ def start_battles(r: Roster, env_seeds: torch.Tensor, episodes: torch.Tensor) ->
 
 
 def _enemy_goal(r: Roster, u: torch.Tensor) -> torch.Tensor:
-    """[k, 2] the point of the map's attack-move order; between the first two agents' spawn slots, at a
-    uniform fraction `u`, where the order names a random point between the agents."""
+    """[k, 2] the point of the map's attack-move order, drawn at a uniform fraction `u` along the order's
+    segment where it names a random point between the agents."""
     if r.enemy_order == "attack_move_between_agents":
-        first, second = r.formation[0], r.formation[1]
+        first, second = r.enemy_segment
         return first + u.unsqueeze(-1) * (second - first)
     return r.enemy_point.expand(u.shape[0], 2).clone()
 
@@ -101,25 +103,25 @@ def cells(r: Roster, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return x.clamp(0, width - 1) * height + y.clamp(0, height - 1), inside
 
 
-def level_at(r: Roster, pos: torch.Tensor) -> torch.Tensor:
-    return r.level[cells(r, pos)[0]]
-
-
-def stands(r: Roster, pos: torch.Tensor, from_level: torch.Tensor) -> torch.Tensor:
-    """[B, N] whether each unit may stand at `pos`: its kind of ground, and for a ground unit on `from_level`."""
+def stands(r: Roster, pos: torch.Tensor) -> torch.Tensor:
+    """[B, N] whether each unit may stand at `pos`: on the map, on its kind of ground."""
     cell, inside = cells(r, pos)
-    same_level = ~r.keeps_level | (r.level[cell] == from_level)
-    return inside & r.ground[r.ground_of + cell] & same_level
+    return inside & r.ground[r.ground_of + cell]
 
 
 def _on_ground(r: Roster, old: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
-    """`new` where each unit may stand there, else its move along x alone, else along y alone, else `old`."""
-    from_level = level_at(r, old)
+    """`new` where each unit may stand there and halfway there, else its move along x alone, else along y
+    alone, else `old`. A step moves a unit at most 1.5 map units, so checking the middle too keeps it from
+    stepping over a one-cell cliff edge or wall."""
+
+    def reachable(pos: torch.Tensor) -> torch.Tensor:
+        return (stands(r, pos) & stands(r, (old + pos) / 2)).unsqueeze(-1)
+
     along_x = torch.stack([new[..., 0], old[..., 1]], -1)
     along_y = torch.stack([old[..., 0], new[..., 1]], -1)
-    pos = torch.where(stands(r, along_y, from_level).unsqueeze(-1), along_y, old)
-    pos = torch.where(stands(r, along_x, from_level).unsqueeze(-1), along_x, pos)
-    return torch.where(stands(r, new, from_level).unsqueeze(-1), new, pos)
+    pos = torch.where(reachable(along_y), along_y, old)
+    pos = torch.where(reachable(along_x), along_x, pos)
+    return torch.where(reachable(new), new, pos)
 
 
 def norm(vectors: torch.Tensor) -> torch.Tensor:
@@ -237,12 +239,12 @@ def _apply_damage(r: Roster, b: Battle, target: torch.Tensor, fires: torch.Tenso
 
 def _struck(r: Roster, b: Battle, ti: torch.Tensor, fires: torch.Tensor, fired_from: torch.Tensor) -> torch.Tensor:
     """[B, attacker, victim] bool: the target of each volley, and the living foes its splash overlaps: a disc
-    around a radial attacker, a segment through the target across the line of fire for a line attacker.
-    Attackers fire from where they stopped; victims are taken where the step found them, since most volleys
-    leave early in the step (the weapon was ready, the target in reach)."""
+    around the target, or a segment through it across the line of fire for a line splash. Attackers fire
+    from where they stopped; the others are taken where the step found them, since most volleys leave early
+    in the step (the weapon was ready, the target in reach)."""
     victim = b.pos.unsqueeze(1)  # [B, 1, victim, 2]
     target_pos = _at(b.pos, ti)
-    disc = norm(victim - fired_from.unsqueeze(2)) <= (r.splash_radial.unsqueeze(1) + r.radius).unsqueeze(0)
+    disc = norm(victim - target_pos.unsqueeze(2)) <= (r.splash_radial.unsqueeze(1) + r.radius).unsqueeze(0)
     fire_line = target_pos - fired_from
     across = torch.stack([-fire_line[..., 1], fire_line[..., 0]], -1) / norm(fire_line).clamp(min=1e-6).unsqueeze(-1)
     offset = victim - target_pos.unsqueeze(2)

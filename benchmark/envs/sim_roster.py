@@ -8,21 +8,18 @@ unit data; pairwise quantities (damage of one attack, weapon reach, collision ru
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from benchmark.envs.formation import start_positions
 from benchmark.envs.maps import MOVE_AMOUNT, MapSpec
-from benchmark.envs.mechanics import mechanics
-from benchmark.envs.terrain import Terrain
+from benchmark.envs.terrain import Spawn, Terrain
 from benchmark.envs.units import UnitType
 
-MAX_PER_COLUMN = 5
-# SMAC's get_unit_type_id numbers the agents' types by its own unit ids (the order of MapSpec.type_order),
-# but the enemies' by StarCraft II's built-in ids; the two orders differ only where the stalker (74) and
-# zealot (73) meet without a colossus, so an enemy zealot is [1, 0] there and an ally zealot [0, 1].
-ENEMY_TYPE_ORDER = {("stalker", "zealot"): ("zealot", "stalker")}
+GROUNDS = 3  # grids in Roster.ground: walkable, walkable for cliff walkers, everywhere (flying)
 
 
 @dataclass(frozen=True)
@@ -49,7 +46,7 @@ class Roster:
     collide: torch.Tensor  # [N, N] bool, False on the diagonal
     share: torch.Tensor  # [N, N] the part of an overlap that i (not j) moves to resolve
     fallback: torch.Tensor  # [N, N, 2] push direction for units on the very same point
-    formation: torch.Tensor  # [N, 2] start positions
+    formation: torch.Tensor  # [N, 2] start positions, where StarCraft II creates the units (formation.py)
     lower: torch.Tensor  # [N, 1] lowest coordinate of a unit's centre
     upper: torch.Tensor  # [N, 2] highest coordinate
     others: torch.Tensor  # [n_agents, n_agents - 1]: the allies agent a observes, in id order
@@ -59,12 +56,11 @@ class Roster:
     action_ids: torch.Tensor  # arange(n_actions)
     # ground
     grid_size: tuple[int, int]  # cells along x, y
-    ground: torch.Tensor  # [3 * W * H] bool: walkable, walkable for cliff walkers, everywhere (flying)
+    ground: torch.Tensor  # [GROUNDS * W * H] bool: walkable, walkable for cliff walkers, everywhere (flying)
     ground_of: torch.Tensor  # [N] long, offset into `ground` of the grid each unit stands on
-    level: torch.Tensor  # [W * H] cliff level
-    keeps_level: torch.Tensor  # [N] bool, the unit may only move between cells of one level
     enemy_order: str  # terrain.ORDER_KINDS
-    enemy_point: torch.Tensor  # [2] the attack-move target of an "attack_move" order
+    enemy_point: torch.Tensor  # [2] an "attack_move" order's target
+    enemy_segment: torch.Tensor  # [2, 2] the ends of an "attack_move_between_agents" order's segment
     # mechanics
     splash_radial: torch.Tensor  # [N] radius of the splash around the attacker, 0 for none
     splash_line: torch.Tensor  # [N] half length of the line splash across the target, 0 for none
@@ -92,7 +88,6 @@ class Roster:
 
 def build_roster(spec: MapSpec, ground: Terrain, device: torch.device) -> Roster:
     units = spec.ally_units + spec.enemy_units
-    mech = [mechanics(u.name) for u in units]
     n_a, n = spec.n_agents, len(units)
 
     def column(values: list, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -103,15 +98,14 @@ def build_roster(spec: MapSpec, ground: Terrain, device: torch.device) -> Roster
 
     team = [0 if i < n_a else 1 for i in range(n)]
     opponent = table(lambda i, a, j, b: float(team[i] != team[j])).bool()
-    can_hit = table(lambda i, a, j, b: float(mech[i].hits_air or not mech[j].flying)).bool()
-    heal_ok = table(lambda i, a, j, b: float(mech[i].heals and team[i] == team[j] and not mech[j].flying))
+    can_hit = table(lambda i, a, j, b: float(a.hits_air or not b.flying)).bool()
+    heals = [u.heal_rate > 0 for u in units]
     mobile = [u.speed > 0 for u in units]
     radius = column([u.radius for u in units])
     size = column(list(ground.size))
     cells = ground.size[0] * ground.size[1]
     grids = np.stack([ground.walkable, ground.walkable_cliff, np.ones_like(ground.walkable)]).reshape(-1)
-    grid_index = [2 if m.flying else 1 if m.cliff_walker else 0 for m in mech]
-    point = ground.enemy_order.point
+    order = ground.enemy_order
     return Roster(
         spec=spec, n_agents=n_a, n_enemies=n - n_a,
         slots=torch.arange(n, device=device), team=column(team, torch.long),
@@ -122,30 +116,28 @@ def build_roster(spec: MapSpec, ground: Terrain, device: torch.device) -> Roster
         max_cd=column([u.smac_max_cooldown for u in units]),
         type_onehot=_type_onehot(spec, units, device),
         hit=table(lambda i, a, j, b: a.hit_damage(b)) * opponent * can_hit,
-        reach=table(lambda i, a, j, b: (mech[i].heal_range if mech[i].heals else a.range) + a.radius + b.radius),
+        reach=table(lambda i, a, j, b: (a.heal_range if heals[i] else a.range) + a.radius + b.radius),
         opponent=opponent,
         min_gap=table(lambda i, a, j, b: a.radius + b.radius),
-        collide=table(lambda i, a, j, b: float(i != j and a.massive == b.massive
-                                               and mech[i].flying == mech[j].flying)).bool(),
+        collide=table(lambda i, a, j, b: float(i != j and a.massive == b.massive and a.flying == b.flying)).bool(),
         share=table(lambda i, a, j, b: _share(mobile[i], mobile[j])),
         fallback=table(lambda i, a, j, b: [float((i > j) - (i < j)), 0.0]),
-        formation=_formation(ground, units, team).to(device),
+        formation=_formation(spec, ground).to(device),
         lower=radius.unsqueeze(1), upper=size - radius.unsqueeze(1),
         others=column([[j for j in range(n_a) if j != i] for i in range(n_a)], torch.long).view(n_a, n_a - 1),
         moves=column([[0.0, MOVE_AMOUNT], [0.0, -MOVE_AMOUNT], [MOVE_AMOUNT, 0.0], [-MOVE_AMOUNT, 0.0]]),
         centre=size / 2, extent=column(list(spec.size)), action_ids=torch.arange(spec.n_actions, device=device),
         grid_size=tuple(ground.size), ground=torch.as_tensor(grids, device=device),
-        ground_of=column([g * cells for g in grid_index], torch.long),
-        level=torch.as_tensor(ground.level.reshape(-1).astype(np.int64), device=device),
-        keeps_level=column([g == 0 for g in grid_index], torch.bool),
-        enemy_order=ground.enemy_order.kind, enemy_point=column(list(point) if point else [0.0, 0.0]),
-        splash_radial=column([m.splash_size if m.splash == "radial" else 0.0 for m in mech]),
-        splash_line=column([m.splash_size if m.splash == "line" else 0.0 for m in mech]),
-        suicide=column([m.suicide for m in mech], torch.bool), healer=column([m.heals for m in mech], torch.bool),
-        heal_ok=heal_ok.bool(), heal_per_loop=column([m.heal_per_loop for m in mech]),
-        energy_per_heal=column([m.energy_per_heal for m in mech]),
-        energy_start=column([m.energy_start for m in mech]), energy_max=column([m.energy_max for m in mech]),
-        energy_per_loop=column([m.energy_per_loop for m in mech]),
+        ground_of=column([cells * (2 if u.flying else 1 if u.cliff_walker else 0) for u in units], torch.long),
+        enemy_order=order.kind, enemy_point=column(list(order.point or (0.0, 0.0))),
+        enemy_segment=column([list(p) for p in order.segment or ((0.0, 0.0), (0.0, 0.0))]),
+        splash_radial=column([u.splash_radius for u in units]), splash_line=column([u.line_splash for u in units]),
+        suicide=column([u.suicide for u in units], torch.bool), healer=column(heals, torch.bool),
+        heal_ok=table(lambda i, a, j, b: float(heals[i] and team[i] == team[j] and "biological" in b.attributes)).bool(),
+        heal_per_loop=column([u.heal_rate for u in units]),
+        energy_per_heal=column([u.heal_energy_per_hp for u in units]),
+        energy_start=column([u.energy_start for u in units]), energy_max=column([u.energy_max for u in units]),
+        energy_per_loop=column([u.energy_regen for u in units]),
     )
 
 
@@ -157,28 +149,20 @@ def _share(mobile_i: bool, mobile_j: bool) -> float:
 
 
 def _type_onehot(spec: MapSpec, units: list[UnitType], device: torch.device) -> torch.Tensor:
-    """SMAC's unit-type bits: the agents' types in spec.type_order, the enemies' in ENEMY_TYPE_ORDER's."""
+    """SMAC's unit-type bits: the agents' ids in spec.type_order, the enemies' in spec.enemy_type_order."""
     onehot = torch.zeros(len(units), spec.unit_type_bits, device=device)
-    if not spec.unit_type_bits:
-        return onehot
-    enemy_order = ENEMY_TYPE_ORDER.get(spec.type_order, spec.type_order)
     for i, unit in enumerate(units):
-        order = spec.type_order if i < spec.n_agents else enemy_order
-        onehot[i, order.index(unit.name)] = 1.0
+        if spec.unit_type_bits:
+            onehot[i, spec.type_id(unit) if i < spec.n_agents else spec.enemy_type_id(unit)] = 1.0
     return onehot
 
 
-def _formation(ground: Terrain, units: list[UnitType], team: list[int]) -> torch.Tensor:
-    """Columns of up to five units at each team's spawn point, the columns stacked away from the other team."""
-    spawns = (ground.ally_spawn, ground.enemy_spawn)
-    positions = []
-    for side in (0, 1):
-        members = [u for u, t in zip(units, team, strict=True) if t == side]
-        spacing = 2 * max(u.radius for u in members) + 0.5
-        (x, y), (other_x, _) = spawns[side], spawns[1 - side]
-        away = 1.0 if x >= other_x else -1.0
-        for k in range(len(members)):
-            col, row = divmod(k, MAX_PER_COLUMN)
-            rows = min(MAX_PER_COLUMN, len(members) - col * MAX_PER_COLUMN)
-            positions.append([x + away * col * spacing, y + (row - (rows - 1) / 2) * spacing])
-    return torch.tensor(positions, dtype=torch.float32)
+def _formation(spec: MapSpec, ground: Terrain) -> torch.Tensor:
+    """[N, 2] where the game creates the units. Ground without the script's creation calls (a hand-built
+    arena) gets one call per unit type of each team, at the team's spawn point."""
+    if not ground.spawns:
+        calls = [Spawn(0, name, count, ground.ally_spawn) for name, count in spec.allies]
+        calls += [Spawn(1, name, count, ground.enemy_spawn) for name, count in spec.enemies]
+        ground = dataclasses.replace(ground, spawns=tuple(calls))
+    agents, enemies = start_positions(ground, spec.type_order)
+    return torch.from_numpy(np.concatenate([agents, enemies]))

@@ -62,6 +62,9 @@ class UnitType:
     heal_rate: float = 0.0  # hit points healed per game loop (medivac), on biological allies
     heal_range: float = 0.0
     heal_energy_per_hp: float = 0.0
+    hits_air: bool = False  # its weapon can hit flying units (a ground-only weapon cannot)
+    cliff_walker: bool = False  # walks up and down cliffs (colossus): needs only Terrain.walkable_cliff
+    line_splash: float = 0.0  # half length of the segment through the target, across the line of fire, it hits
 
     def hit_damage(self, target: UnitType) -> float:
         """Raw damage of one attack on `target` (before shields and armor)."""
@@ -92,15 +95,19 @@ UNITS: dict[str, UnitType] = {
     for u in (
         # name, race, hp, shield, armor, attributes, damage, bonus, attacks, cooldown (faster s), range,
         # speed (faster), radius, SMAC max cooldown
-        _unit("marine", "T", 45, 0, 0, "light biological", 6, _NO_BONUS, 1, 0.61, 5, 3.15, 0.375, 15),
+        _unit("marine", "T", 45, 0, 0, "light biological", 6, _NO_BONUS, 1, 0.61, 5, 3.15, 0.375, 15,
+              hits_air=True),
         _unit("marauder", "T", 125, 0, 1, "armored biological", 10, (10, "armored"), 1, 1.07, 6, 3.15,
               0.5625, 25),
-        _unit("stalker", "P", 80, 80, 1, "armored mechanical", 13, (5, "armored"), 1, 1.34, 6, 4.13, 0.625, 35),
+        _unit("stalker", "P", 80, 80, 1, "armored mechanical", 13, (5, "armored"), 1, 1.34, 6, 4.13, 0.625, 35,
+              hits_air=True),
         _unit("zealot", "P", 100, 50, 1, "light biological", 8, _NO_BONUS, 2, 0.86, 0.1, 3.15, 0.5, 22),
+        # Thermal Lances sweep a line about 2.8 long across the target; it walks cliffs.
         _unit("colossus", "P", 200, 150, 1, "armored mechanical massive", 10, (5, "light"), 2, 1.07, 7, 3.15,
-              1.0, 24),
+              1.0, 24, line_splash=1.4, cliff_walker=True),
         # 80 hit points, as SMAC's Hydralisk_RL (its map data); stock LotV has had 90 since patch 4.0.
-        _unit("hydralisk", "Z", 80, 0, 0, "light biological", 12, _NO_BONUS, 1, 0.59, 5, 3.15, 0.625, 10),
+        _unit("hydralisk", "Z", 80, 0, 0, "light biological", 12, _NO_BONUS, 1, 0.59, 5, 3.15, 0.625, 10,
+              hits_air=True),
         _unit("zergling", "Z", 35, 0, 0, "light biological", 5, _NO_BONUS, 1, 0.497, 0.1, 4.13, 0.375, 11),
         # Volatile Burst: 16 (+19 vs light) on every ground enemy within 2.2 of the target, and the baneling
         # dies, so it has no cooldown; weapon range 0.25. Speed 3.5 off creep (Baneling_RL: 2.5 per normal s).
