@@ -56,8 +56,8 @@ def test_a_stopped_agent_never_fires_even_with_an_enemy_in_reach():
 def test_always_stop_earns_nothing_on_every_map(name):
     """SMAC rewards damage and deaths of enemies only, and stopped agents cause none; the one exception is
     an enemy that kills itself (a baneling's attack), which SMAC's reward counts like any enemy death."""
-    env = SimEnv(name, 16, seed=1)
-    done = torch.zeros(16, dtype=torch.bool)
+    env = SimEnv(name, 8, seed=1)
+    done = torch.zeros(8, dtype=torch.bool)
     for _ in range(env.info.episode_limit):
         before = (env.battle.health + env.battle.shield)[:, env.info.n_agents:].clone()
         reward, terminated, info = env.step(stop_all(env))
@@ -129,3 +129,78 @@ def test_units_without_splash_hit_only_their_target():
                 health=[45, 0, 0, 45, 45, 45], cooldown=[0, 0, 0, FAR, FAR, FAR])
     env.step(torch.tensor([[6, 0, 0]]))
     assert env.battle.health[0, 3:].tolist() == [39.0, 45.0, 45.0]
+
+
+def test_baneling_bursts_on_foes_around_its_target_and_dies():
+    # bane_vs_bane: agents 4 banelings (slots 0-3) + 20 zerglings (4-23); enemies 20 zerglings (24-43) + 4
+    # banelings (44-47). Agent baneling 0 attacks enemy baneling 44 (enemy index 20) next to it.
+    parked = [(2.0 + (i % 6) * 1.0, 2.0 + (i // 6) * 1.0) for i in range(48)]  # out of the way, in a corner
+    pos = list(parked)
+    pos[0], pos[4] = (10.0, 10.0), (10.5, 11.0)  # the baneling, one of its own zerglings beside it
+    pos[24], pos[25], pos[44] = (11.8, 10.0), (13.5, 10.0), (10.8, 10.0)
+    for i in range(48):
+        if i not in (0, 4, 24, 25, 44):
+            pos[i] = (25.0 + (i % 6) * 1.0, 25.0 + (i // 6) * 0.8) if i >= 24 else parked[i]
+    env = arena("bane_vs_bane", pos, cooldown=[0.0] * 24 + [FAR] * 24)
+    actions = torch.full((1, 24), STOP)
+    actions[0, 0] = 6 + 20
+    env.step(actions)
+    health = env.battle.health[0]
+    regen = UNITS["zergling"].health_regen * 8
+    assert health[0] == 0  # the attacker is gone
+    assert health[44].item() == pytest.approx(30 - 16 + regen)  # a baneling is not light: 16
+    assert health[24] == 0  # a zergling 1.0 from the target: 16 + 19 vs light = 35, all it has
+    assert health[25] == 35 and health[4] == 35  # 2.7 away is outside 2.2 + 0.375; its own side is spared
+
+
+def _mmm(**values) -> SimEnv:
+    """MMM by hand: agents 2 marauders (0, 1), 7 marines (2-8), a medivac (9); enemies 7 marines (10-16),
+    2 marauders (17, 18), a medivac (19). Everyone apart, enemies far away and not firing."""
+    pos = [(4.0 + 2.5 * (i % 4), 4.0 + 2.5 * (i // 4)) for i in range(10)]
+    pos += [(20.0 + 2.5 * (i % 4), 22.0 + 2.5 * (i // 4)) for i in range(10)]
+    pos[2], pos[9] = (10.0, 20.0), (10.0, 23.0)  # a marine and the medivac, 3 apart
+    return arena("MMM", pos, ground=_walled(EnemyOrder("none")), cooldown=[0.0] * 10 + [FAR] * 10, **values)
+
+
+def test_medivac_heals_the_ordered_ally_for_energy():
+    env = _mmm(health=[125, 125, 20] + [45] * 6 + [150] * 11)
+    avail = env.observe().avail[0, 9]
+    assert avail[6 + 2] and not avail[6 + 9]  # heal the marine, never itself (SMAC: no medivacs)
+    actions = torch.full((1, 10), STOP)
+    actions[0, 9] = 6 + 2
+    env.step(actions)
+    heal = 12.6 / 22.4 * 8  # a whole step in heal range
+    assert env.battle.health[0, 2].item() == pytest.approx(20 + heal)
+    energy = 50 - heal / 3 + 0.7875 / 22.4 * 8
+    assert env.battle.energy[0, 9].item() == pytest.approx(energy)
+    # SMAC's state puts a medivac's energy / 200 where the others have their weapon cooldown
+    assert env.observe().state[0, 9 * env.spec.ally_state_feats + 1].item() == pytest.approx(energy / 200)
+
+
+@pytest.mark.parametrize(("health", "energy", "healed"), [(44.0, 50.0, 1.0), (20.0, 0.5, 1.5)])
+def test_medivac_heals_no_more_than_missing_and_affordable(health, energy, healed):
+    env = _mmm(health=[125, 125, health] + [45] * 6 + [150] * 11, energy=[0.0] * 9 + [energy] + [0.0] * 10)
+    actions = torch.full((1, 10), STOP)
+    actions[0, 9] = 6 + 2
+    env.step(actions)
+    assert env.battle.health[0, 2].item() == pytest.approx(health + healed)
+
+
+def test_ground_weapons_cannot_hit_the_enemy_medivac_but_marines_can():
+    env = _mmm()
+    pos = env.battle.pos.clone()
+    pos[0, 0], pos[0, 2], pos[0, 19] = torch.tensor([14.0, 14.0]), torch.tensor([14.0, 16.0]), torch.tensor([18.0, 15.0])
+    env.place(pos=pos)
+    actions = torch.full((1, 10), STOP)
+    actions[0, 0] = actions[0, 2] = 6 + 9  # both ordered to attack the enemy medivac
+    env.step(actions)
+    assert env.battle.health[0, 19].item() == 150 - (6 - 1)  # the marine's 6 less armor 1; the marauder's none
+
+
+def test_a_team_with_only_medivacs_left_has_lost():
+    lost = _mmm(health=[0] * 9 + [150] + [45] * 10)
+    _, terminated, info = lost.step(torch.tensor([[0] * 9 + [STOP]]))
+    assert terminated.item() and not info["battle_won"].item()
+    won = _mmm(health=[125, 125] + [45] * 8 + [0] * 9 + [150])
+    _, terminated, info = won.step(torch.full((1, 10), STOP))
+    assert terminated.item() and info["battle_won"].item()
