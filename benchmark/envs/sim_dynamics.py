@@ -59,6 +59,7 @@ def start_battles(r: Roster, env_seeds: torch.Tensor, episodes: torch.Tensor) ->
     u = uniforms(env_seeds, episodes, 1 + 2 * n)
     formation = r.formation.expand(k, -1, -1)
     jittered = formation + (u[:, 1:].view(k, n, 2) * 2 - 1) * UNIT_JITTER
+    jittered = torch.maximum(torch.minimum(jittered, r.upper), r.lower)
     pos = torch.where(stands(r, jittered).unsqueeze(-1), jittered, formation)
     full = torch.ones(k, n, device=pos.device)
     return Battle(
@@ -94,34 +95,33 @@ def advance(r: Roster, b: Battle, actions: torch.Tensor) -> None:
     b.cooldown = torch.where(fires, reloaded, (b.cooldown - LOOPS_PER_STEP).clamp(min=0))
 
 
-def cells(r: Roster, pos: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Flat grid index of the cell under each point (SMAC's int() of each coordinate), and whether the point
-    lies on the map."""
-    width, height = r.grid_size
+def cells(r: Roster, pos: torch.Tensor) -> torch.Tensor:
+    """Flat index into Roster.ground's grids of the cell under each point: SMAC's int() of each coordinate.
+    Points lie within one cell of the map (units stay on it, a move mask looks 1 ahead), and int() rounds
+    -1 < x < 0 to 0 as SMAC's bounds check then accepts, so only the padding past the far edges is needed."""
     x, y = pos.trunc().long().unbind(-1)
-    inside = (x >= 0) & (x < width) & (y >= 0) & (y < height)
-    return x.clamp(0, width - 1) * height + y.clamp(0, height - 1), inside
+    return x * r.grid_size[1] + y
 
 
 def stands(r: Roster, pos: torch.Tensor) -> torch.Tensor:
-    """[B, N] whether each unit may stand at `pos`: on the map, on its kind of ground."""
-    cell, inside = cells(r, pos)
-    return inside & r.ground[r.ground_of + cell]
+    """[B, N] whether each unit may stand at `pos` [B, N, 2]: on the map, on its kind of ground."""
+    return r.ground[r.ground_of + cells(r, pos)]
 
 
 def _on_ground(r: Roster, old: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
     """`new` where each unit may stand there and halfway there, else its move along x alone, else along y
     alone, else `old`. A step moves a unit at most 1.5 map units, so checking the middle too keeps it from
-    stepping over a one-cell cliff edge or wall."""
-
-    def reachable(pos: torch.Tensor) -> torch.Tensor:
-        return (stands(r, pos) & stands(r, (old + pos) / 2)).unsqueeze(-1)
-
-    along_x = torch.stack([new[..., 0], old[..., 1]], -1)
-    along_y = torch.stack([old[..., 0], new[..., 1]], -1)
-    pos = torch.where(reachable(along_y), along_y, old)
-    pos = torch.where(reachable(along_x), along_x, pos)
-    return torch.where(reachable(new), new, pos)
+    stepping over a one-cell cliff edge or wall. The six cells are combined from the old, new and middle
+    cell coordinates and looked up at once."""
+    x, y = torch.stack([old, new, (old + new) / 2]).trunc().long().unbind(-1)  # [3, B, N] each
+    x = x * r.grid_size[1]
+    # new, along x, along y; then the middle of each
+    cell = torch.stack([x[1] + y[1], x[1] + y[0], x[0] + y[1], x[2] + y[2], x[2] + y[0], x[0] + y[2]], -1)
+    ok = r.ground[r.ground_of.unsqueeze(-1) + cell]
+    ok = (ok[..., :3] & ok[..., 3:]).unsqueeze(-1)
+    pos = torch.where(ok[:, :, 2], torch.stack([old[..., 0], new[..., 1]], -1), old)
+    pos = torch.where(ok[:, :, 1], torch.stack([new[..., 0], old[..., 1]], -1), pos)
+    return torch.where(ok[:, :, 0], new, pos)
 
 
 def norm(vectors: torch.Tensor) -> torch.Tensor:
@@ -144,10 +144,11 @@ def _orders(r: Roster, b: Battle, actions: torch.Tensor, alive: torch.Tensor,
     n_a = r.n_agents
     # Agents: an attack order names a target (a healer's names an ally); stop and moves fire at nothing.
     # An order on a unit the attacker's weapon cannot hit (a ground weapon on a flyer) is refused by the game.
-    slot = actions - N_NO_ATTACK_ACTIONS
-    ordered = torch.where(r.healer[:n_a], slot, slot + n_a)
-    can_hit = r.healer[:n_a] | (r.hit[r.slots[:n_a], ordered.clamp(0, r.n_units - 1)] > 0)
-    agent_target = torch.where((actions >= N_NO_ATTACK_ACTIONS) & can_hit, ordered, -1)
+    ordered = actions - N_NO_ATTACK_ACTIONS + r.target_offset
+    attack = actions >= N_NO_ATTACK_ACTIONS
+    if r.has_flyers:
+        attack &= r.order_ok.expand(actions.shape[0], -1, -1).gather(2, actions.unsqueeze(-1)).squeeze(-1)
+    agent_target = torch.where(attack, ordered, -1)
     agent_moves = (actions >= 2) & (actions < N_NO_ATTACK_ACTIONS)
     agent_goal = b.pos[:, :n_a] + r.moves[(actions - 2).clamp(0, 3)]
 
@@ -165,7 +166,7 @@ def _enemy_targets(r: Roster, b: Battle, alive: torch.Tensor, dist: torch.Tensor
     distance under an order to attack the agents); a healer heals the nearest hurt ally in sight."""
     n_a = r.n_agents
     enemy_dist = dist[:, n_a:]
-    hittable = (r.hit[n_a:] > 0) & alive.unsqueeze(1)
+    hittable = r.can_target[n_a:] & alive.unsqueeze(1)
     in_reach = hittable & (enemy_dist <= r.reach[n_a:])
     near_reach, has_reach = _nearest(enemy_dist, in_reach)
     chase_zone = hittable if r.enemy_order == "attack_agents" else hittable & (enemy_dist < SIGHT_RANGE)
@@ -232,7 +233,9 @@ def _apply_damage(r: Roster, b: Battle, target: torch.Tensor, fires: torch.Tenso
         totals = torch.zeros_like(per_unit).scatter_add_(1, ti.unsqueeze(-1).expand(-1, -1, 2), per_unit)
         raw, hits = totals.unbind(-1)
     shield, health_damage = split_damage(raw, hits, b.shield, r.armor)
-    b.health = torch.where(fires & r.suicide, 0.0, (b.health - health_damage).clamp(min=0))
+    b.health = (b.health - health_damage).clamp(min=0)
+    if r.has_splash:
+        b.health = torch.where(fires & r.suicide, 0.0, b.health)
     b.shield = shield
     b.since_hit = torch.where(raw > 0, 0.0, b.since_hit + LOOPS_PER_STEP)
 
@@ -252,7 +255,7 @@ def _struck(r: Roster, b: Battle, ti: torch.Tensor, fires: torch.Tensor, fired_f
     half = r.splash_line.view(1, -1, 1)
     to_segment = norm(offset - along.clamp(-half, half).unsqueeze(-1) * across.unsqueeze(2))
     line = (to_segment <= r.radius.view(1, 1, -1)) & (half > 0)
-    foes = r.opponent & (r.hit > 0) & (b.health > 0).unsqueeze(1)
+    foes = r.can_target & (b.health > 0).unsqueeze(1)
     area = ((disc & (r.splash_radial > 0).view(1, -1, 1)) | line) & foes
     direct = torch.nn.functional.one_hot(ti, r.n_units).bool()
     return (direct | area) & fires.unsqueeze(-1)
@@ -298,7 +301,8 @@ def _regenerate(r: Roster, b: Battle) -> None:
     shield = torch.minimum(b.shield + regen_loops * SHIELD_REGEN_PER_LOOP, r.sh_max)
     b.shield = torch.where(alive, shield, 0.0)
     b.health = torch.where(alive, torch.minimum(b.health + r.hp_regen * LOOPS_PER_STEP, r.hp_max), 0.0)
-    b.energy = torch.where(alive, torch.minimum(b.energy + r.energy_per_loop * LOOPS_PER_STEP, r.energy_max), 0.0)
+    if r.has_healers:  # the only units with energy
+        b.energy = torch.where(alive, torch.minimum(b.energy + r.energy_per_loop * LOOPS_PER_STEP, r.energy_max), 0.0)
 
 
 def _separate(r: Roster, pos: torch.Tensor, alive: torch.Tensor) -> torch.Tensor:

@@ -46,9 +46,7 @@ def available_actions(r: Roster, pos_a: torch.Tensor, alive: torch.Tensor, dist_
     excluded kind, within shoot range)."""
     n_a = r.n_agents
     alive_a = alive[:, :n_a].unsqueeze(-1)
-    ahead = pos_a.unsqueeze(2) + r.moves / 2  # [B, n_a, 4, 2]
-    cell, inside = cells(r, ahead)
-    moves = inside & r.ground[cell]
+    moves = r.ground[cells(r, pos_a.unsqueeze(2) + r.moves / 2)]  # [B, n_a, 4]: the walkable grid
     in_range = dist_a <= SHOOT_RANGE
     attacks = in_range[:, :, n_a:] & alive[:, n_a:].unsqueeze(1)
     if r.has_healers:

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from benchmark.envs.formation import start_positions
-from benchmark.envs.maps import MOVE_AMOUNT, MapSpec
+from benchmark.envs.maps import MOVE_AMOUNT, N_NO_ATTACK_ACTIONS, MapSpec
 from benchmark.envs.terrain import Spawn, Terrain
 from benchmark.envs.units import UnitType
 
@@ -42,6 +42,10 @@ class Roster:
     hit: torch.Tensor  # [N, N] raw damage of one attack of i on j; 0 within a team and where i cannot hit j
     reach: torch.Tensor  # [N, N] centre distance at which i's weapon (a healer's heal) reaches j: range + radii
     opponent: torch.Tensor  # [N, N] bool
+    can_target: torch.Tensor  # [N, N] bool: j is a foe that i's weapon can hit (hit > 0)
+    target_offset: torch.Tensor  # [n_agents] slot of an agent's attack slot 0: n_agents, or 0 for a healer
+    order_ok: torch.Tensor  # [n_agents, n_actions] bool: the game accepts the action's order (a ground
+    # weapon refuses a flyer)
     min_gap: torch.Tensor  # [N, N] r_i + r_j
     collide: torch.Tensor  # [N, N] bool, False on the diagonal
     share: torch.Tensor  # [N, N] the part of an overlap that i (not j) moves to resolve
@@ -55,14 +59,14 @@ class Roster:
     extent: torch.Tensor  # [2] playable width, height (SMAC's max_distance_x, _y)
     action_ids: torch.Tensor  # arange(n_actions)
     # ground
-    grid_size: tuple[int, int]  # cells along x, y
-    ground: torch.Tensor  # [GROUNDS * W * H] bool: walkable, walkable for cliff walkers, everywhere (flying)
+    grid_size: tuple[int, int]  # cells along x, y, one more than the map's: a border of no ground past its far edges
+    ground: torch.Tensor  # [GROUNDS * (W + 1) * (H + 1)] bool: walkable, walkable for cliff walkers, on the map
     ground_of: torch.Tensor  # [N] long, offset into `ground` of the grid each unit stands on
     enemy_order: str  # terrain.ORDER_KINDS
     enemy_point: torch.Tensor  # [2] an "attack_move" order's target
     enemy_segment: torch.Tensor  # [2, 2] the ends of an "attack_move_between_agents" order's segment
     # mechanics
-    splash_radial: torch.Tensor  # [N] radius of the splash around the attacker, 0 for none
+    splash_radial: torch.Tensor  # [N] radius of the splash around the target, 0 for none
     splash_line: torch.Tensor  # [N] half length of the line splash across the target, 0 for none
     suicide: torch.Tensor  # [N] bool
     healer: torch.Tensor  # [N] bool
@@ -72,18 +76,14 @@ class Roster:
     energy_start: torch.Tensor  # [N]
     energy_max: torch.Tensor  # [N]
     energy_per_loop: torch.Tensor  # [N]
+    # what the map has at all, so that a step skips what it does not (plain bools: no device sync)
+    has_flyers: bool
+    has_healers: bool
+    has_splash: bool  # splash or suicide attacks
 
     @property
     def n_units(self) -> int:
         return self.n_agents + self.n_enemies
-
-    @property
-    def has_healers(self) -> bool:
-        return bool(self.healer.any())
-
-    @property
-    def has_splash(self) -> bool:
-        return bool((self.splash_radial > 0).any() or (self.splash_line > 0).any())
 
 
 def build_roster(spec: MapSpec, ground: Terrain, device: torch.device) -> Roster:
@@ -103,8 +103,8 @@ def build_roster(spec: MapSpec, ground: Terrain, device: torch.device) -> Roster
     mobile = [u.speed > 0 for u in units]
     radius = column([u.radius for u in units])
     size = column(list(ground.size))
-    cells = ground.size[0] * ground.size[1]
-    grids = np.stack([ground.walkable, ground.walkable_cliff, np.ones_like(ground.walkable)]).reshape(-1)
+    grids, grid_size = _grids(ground)
+    cells = grid_size[0] * grid_size[1]
     order = ground.enemy_order
     return Roster(
         spec=spec, n_agents=n_a, n_enemies=n - n_a,
@@ -117,7 +117,9 @@ def build_roster(spec: MapSpec, ground: Terrain, device: torch.device) -> Roster
         type_onehot=_type_onehot(spec, units, device),
         hit=table(lambda i, a, j, b: a.hit_damage(b)) * opponent * can_hit,
         reach=table(lambda i, a, j, b: (a.heal_range if heals[i] else a.range) + a.radius + b.radius),
-        opponent=opponent,
+        opponent=opponent, can_target=opponent & can_hit & table(lambda i, a, j, b: float(a.attacks > 0)).bool(),
+        target_offset=column([0 if heals[i] else n_a for i in range(n_a)], torch.long),
+        order_ok=_order_ok(units, n_a, heals, spec.n_actions, device),
         min_gap=table(lambda i, a, j, b: a.radius + b.radius),
         collide=table(lambda i, a, j, b: float(i != j and a.massive == b.massive and a.flying == b.flying)).bool(),
         share=table(lambda i, a, j, b: _share(mobile[i], mobile[j])),
@@ -127,7 +129,7 @@ def build_roster(spec: MapSpec, ground: Terrain, device: torch.device) -> Roster
         others=column([[j for j in range(n_a) if j != i] for i in range(n_a)], torch.long).view(n_a, n_a - 1),
         moves=column([[0.0, MOVE_AMOUNT], [0.0, -MOVE_AMOUNT], [MOVE_AMOUNT, 0.0], [-MOVE_AMOUNT, 0.0]]),
         centre=size / 2, extent=column(list(spec.size)), action_ids=torch.arange(spec.n_actions, device=device),
-        grid_size=tuple(ground.size), ground=torch.as_tensor(grids, device=device),
+        grid_size=grid_size, ground=torch.as_tensor(grids, device=device),
         ground_of=column([cells * (2 if u.flying else 1 if u.cliff_walker else 0) for u in units], torch.long),
         enemy_order=order.kind, enemy_point=column(list(order.point or (0.0, 0.0))),
         enemy_segment=column([list(p) for p in order.segment or ((0.0, 0.0), (0.0, 0.0))]),
@@ -138,7 +140,27 @@ def build_roster(spec: MapSpec, ground: Terrain, device: torch.device) -> Roster
         energy_per_heal=column([u.heal_energy_per_hp for u in units]),
         energy_start=column([u.energy_start for u in units]), energy_max=column([u.energy_max for u in units]),
         energy_per_loop=column([u.energy_regen for u in units]),
+        has_flyers=any(u.flying for u in units), has_healers=any(heals),
+        has_splash=any(u.splash_radius > 0 or u.line_splash > 0 or u.suicide for u in units),
     )
+
+
+def _order_ok(units: list[UnitType], n_a: int, heals: list[bool], n_actions: int, device: torch.device) -> torch.Tensor:
+    """[n_agents, n_actions]: every order but an attack with a ground-only weapon on a flyer."""
+    ok = torch.ones(n_a, n_actions, dtype=torch.bool, device=device)
+    for a in range(n_a):
+        for e, enemy in enumerate(units[n_a:]):
+            ok[a, N_NO_ATTACK_ACTIONS + e] = heals[a] or units[a].hits_air or not enemy.flying
+    return ok
+
+
+def _grids(ground: Terrain) -> tuple[np.ndarray, tuple[int, int]]:
+    """Roster.ground's grids, flat, each padded with a row and a column of no ground past the map's far
+    edges, so that a lookup needs no bounds check (sim_dynamics.cells)."""
+    width, height = ground.size
+    grids = np.zeros((GROUNDS, width + 1, height + 1), dtype=bool)
+    grids[:, :width, :height] = [ground.walkable, ground.walkable_cliff, np.ones_like(ground.walkable)]
+    return grids.reshape(-1), (width + 1, height + 1)
 
 
 def _share(mobile_i: bool, mobile_j: bool) -> float:
