@@ -7,6 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from benchmark.config import RunConfig
 from benchmark.envs import make_env
 from benchmark.envs.maps import MAPS, env_info
 from benchmark.envs.sim import SimEnv
@@ -424,3 +425,25 @@ def test_random_policy_almost_never_wins_3m_and_focus_fire_clearly_does():
     # Passive agents that wait for an attack to become available (within 6) give the attack-moving enemies,
     # who acquire in sight and fire as soon as they reach, the first volley: focus fire wins some, not most.
     assert focus >= random + 0.1
+
+
+@pytest.mark.parametrize("name", sorted(m for m in MAPS if MAPS.get(m).unit_type_bits))
+def test_state_type_bits_follow_smacs_order_for_each_team(name):
+    """SMAC's get_unit_type_id: agents by its own unit ids, enemies by StarCraft II's stock ids."""
+    spec = MAPS.get(name)
+    state = SimEnv(name, 1, seed=0).observe().state[0]
+    bits = spec.unit_type_bits
+    allies = state[:spec.n_agents * spec.ally_state_feats].view(spec.n_agents, -1)[:, -bits:]
+    start = spec.n_agents * spec.ally_state_feats
+    enemies = state[start:start + spec.n_enemies * spec.enemy_state_feats].view(spec.n_enemies, -1)[:, -bits:]
+    assert allies.argmax(1).tolist() == [spec.type_order.index(u.name) for u in spec.ally_units]
+    assert enemies.argmax(1).tolist() == [spec.enemy_type_order.index(u.name) for u in spec.enemy_units]
+    assert allies.sum().item() == spec.n_agents and enemies.sum().item() == spec.n_enemies
+
+
+def test_continuing_episode_is_a_recorded_env_setting_handed_to_the_backend():
+    assert RunConfig().to_dict()["env"]["continuing_episode"] is False  # SMAC's default
+    cfg = RunConfig.from_dict({"env": {"continuing_episode": True}})
+    assert cfg.to_dict()["env"]["continuing_episode"] is True
+    env = make_env("sim", "3m", 1, 0, torch.device("cpu"), continuing_episode=cfg.env.continuing_episode)
+    assert env.continuing_episode and not make_env("sim", "3m", 1, 0, torch.device("cpu")).continuing_episode
