@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -67,17 +69,17 @@ def test_always_stop_earns_nothing_on_every_map(name):
 
 
 # --- enemy orders --------------------------------------------------------------------------------------
-def _walled(order: EnemyOrder) -> Terrain:
-    base = open_square()
-    return Terrain(size=base.size, walkable=base.walkable, level=base.level, walkable_cliff=base.walkable_cliff,
-                   ally_spawn=base.ally_spawn, enemy_spawn=base.enemy_spawn, enemy_order=order)
+def _ordered(order: EnemyOrder) -> Terrain:
+    """Open ground whose enemies get `order`."""
+    return dataclasses.replace(open_square(), enemy_order=order)
 
 
 AGENTS_IN_A_CORNER = [(2, 2), (2, 4), (2, 6)]
 
 
 def test_enemies_attack_move_to_the_orders_point():
-    env = arena("3m", AGENTS_IN_A_CORNER + [(25, 25), (25, 27), (25, 29)], ground=_walled(EnemyOrder("attack_move", (25.0, 5.0))))
+    order = EnemyOrder("attack_move", (25.0, 5.0))
+    env = arena("3m", AGENTS_IN_A_CORNER + [(25, 25), (25, 27), (25, 29)], ground=_ordered(order))
     for _ in range(30):
         env.step(torch.tensor([[STOP] * 3]))
     assert torch.allclose(env.battle.pos[0, 3:, 0], torch.tensor(25.0), atol=1.0)
@@ -85,7 +87,7 @@ def test_enemies_attack_move_to_the_orders_point():
 
 
 def test_enemies_without_an_order_hold_until_an_agent_comes_into_sight():
-    env = arena("3m", AGENTS_IN_A_CORNER + [(25, 25), (25, 27), (25, 29)], ground=_walled(EnemyOrder("none")))
+    env = arena("3m", AGENTS_IN_A_CORNER + [(25, 25), (25, 27), (25, 29)], ground=_ordered(EnemyOrder("none")))
     start = env.battle.pos.clone()
     for _ in range(10):
         env.step(torch.tensor([[STOP] * 3]))
@@ -93,7 +95,7 @@ def test_enemies_without_an_order_hold_until_an_agent_comes_into_sight():
 
 
 def test_enemies_ordered_to_attack_the_agents_chase_them_from_anywhere():
-    env = arena("3m", AGENTS_IN_A_CORNER + [(30, 30), (30, 28), (30, 26)], ground=_walled(EnemyOrder("attack_agents")))
+    env = arena("3m", AGENTS_IN_A_CORNER + [(30, 30), (30, 28), (30, 26)], ground=_ordered(EnemyOrder("attack_agents")))
     env.place(enemy_goal=torch.tensor([[30.0, 30.0]]))  # an attack-move there would keep them in place
     env.step(torch.tensor([[STOP] * 3]))
     assert (env.battle.pos[0, 3:].sum(-1) < 60 - 1).all()
@@ -159,7 +161,7 @@ def _mmm(**values) -> SimEnv:
     pos = [(4.0 + 2.5 * (i % 4), 4.0 + 2.5 * (i // 4)) for i in range(10)]
     pos += [(20.0 + 2.5 * (i % 4), 22.0 + 2.5 * (i // 4)) for i in range(10)]
     pos[2], pos[9] = (10.0, 20.0), (10.0, 23.0)  # a marine and the medivac, 3 apart
-    return arena("MMM", pos, ground=_walled(EnemyOrder("none")), cooldown=[0.0] * 10 + [FAR] * 10, **values)
+    return arena("MMM", pos, ground=_ordered(EnemyOrder("none")), cooldown=[0.0] * 10 + [FAR] * 10, **values)
 
 
 def test_medivac_heals_the_ordered_ally_for_energy():
@@ -189,7 +191,8 @@ def test_medivac_heals_no_more_than_missing_and_affordable(health, energy, heale
 def test_ground_weapons_cannot_hit_the_enemy_medivac_but_marines_can():
     env = _mmm()
     pos = env.battle.pos.clone()
-    pos[0, 0], pos[0, 2], pos[0, 19] = torch.tensor([14.0, 14.0]), torch.tensor([14.0, 16.0]), torch.tensor([18.0, 15.0])
+    for slot, point in ((0, (14.0, 14.0)), (2, (14.0, 16.0)), (19, (18.0, 15.0))):  # marauder, marine, medivac
+        pos[0, slot] = torch.tensor(point)
     env.place(pos=pos)
     actions = torch.full((1, 10), STOP)
     actions[0, 0] = actions[0, 2] = 6 + 9  # both ordered to attack the enemy medivac

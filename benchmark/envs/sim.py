@@ -99,7 +99,8 @@ class SimEnv(BatchedEnv):
         """Overwrite parts of the battle state of some environments (all by default), for tests and demos.
 
         Keys are Battle fields (pos [k, N, 2], health, shield, energy, cooldown, since_hit [k, N],
-        enemy_target, enemy_goal [k, 2], t, ...), slots agents first then enemies. Dead units lose their shields; observations are refreshed.
+        enemy_target, enemy_goal [k, 2], t, ...), slots agents first then enemies. Dead units lose their
+        shields; observations are refreshed.
         """
         everyone = torch.arange(self.batch_size, device=self.device)
         idx = everyone if env_ids is None else torch.as_tensor(env_ids, device=self.device)

@@ -72,7 +72,8 @@ def _health_feats(r: Roster, b: Battle) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def state(r: Roster, b: Battle, alive: torch.Tensor) -> torch.Tensor:
-    """[health, (ally: cooldown, a healer's energy, over SMAC's max), x, y relative to the map centre over its size, (shield), (type)]
+    """[health, (ally: cooldown, a healer's energy, over SMAC's max), x, y relative to the map centre over the
+    playable size, (shield), (type)]
     per unit, zeros for the dead; then the last actions one-hot."""
     n_a = r.n_agents
     rel = (b.pos - r.centre) / r.extent

@@ -135,7 +135,8 @@ def build_roster(spec: MapSpec, ground: Terrain, device: torch.device) -> Roster
         enemy_segment=column([list(p) for p in order.segment or ((0.0, 0.0), (0.0, 0.0))]),
         splash_radial=column([u.splash_radius for u in units]), splash_line=column([u.line_splash for u in units]),
         suicide=column([u.suicide for u in units], torch.bool), healer=column(heals, torch.bool),
-        heal_ok=table(lambda i, a, j, b: float(heals[i] and team[i] == team[j] and "biological" in b.attributes)).bool(),
+        heal_ok=table(lambda i, a, j, b: float(heals[i] and team[i] == team[j]
+                                               and "biological" in b.attributes)).bool(),
         heal_per_loop=column([u.heal_rate for u in units]),
         energy_per_heal=column([u.heal_energy_per_hp for u in units]),
         energy_start=column([u.energy_start for u in units]), energy_max=column([u.energy_max for u in units]),
