@@ -114,3 +114,18 @@ def test_no_unit_ever_stands_outside_its_ground(walls, seed, map_name):
         x, y = env.battle.pos.floor().long().unbind(-1)
         assert ((x >= 0) & (x < SIZE) & (y >= 0) & (y < SIZE)).all()
         assert allowed.gather(1, (x * SIZE + y).T).all()
+
+
+def test_enemies_walk_around_a_wall_through_its_gap():
+    """A wall across the map at x = 16 with a gap at y 28-30: a straight line toward the order's point would
+    stop at the wall, a path goes through the gap."""
+    wall = ground([(16, 17, 0, 28), (16, 17, 30, SIZE)], order=EnemyOrder("attack_move", (5.0, 16.0)))
+    env = battle("3m", wall, [(2, 2), (2, 4), (2, 6), (24, 16), (24, 18), (24, 14)])
+    for _ in range(40):
+        env.step(torch.tensor([[1, 1, 1]]))
+    assert (env.battle.pos[0, 3:, 0] < 8).all()  # all three are past the wall, near the point
+
+
+def test_open_ground_keeps_straight_lines_and_builds_no_path_table():
+    env = battle("3m", ground(), [(2, 2), (2, 4), (2, 6), (24, 16), (24, 18), (24, 14)])
+    assert env.roster.paths is None

@@ -22,6 +22,7 @@ from dataclasses import dataclass, fields
 import torch
 
 from benchmark.envs.maps import N_NO_ATTACK_ACTIONS, SIGHT_RANGE
+from benchmark.envs.sim_paths import steer
 from benchmark.envs.sim_rng import uniforms
 from benchmark.envs.sim_roster import Roster
 from benchmark.envs.units import SHIELD_REGEN_DELAY_LOOPS, SHIELD_REGEN_PER_LOOP
@@ -203,9 +204,14 @@ def _move_and_fire(r: Roster, b: Battle, target: torch.Tensor, moving: torch.Ten
     ti = target.clamp(min=0)
     start_dist = dist.gather(2, ti.unsqueeze(-1)).squeeze(-1)
     reach = r.reach[r.slots, ti]
-    vec = torch.where(moving.unsqueeze(-1), goal, _at(b.pos, ti)) - b.pos
+    aim = torch.where(moving.unsqueeze(-1), goal, _at(b.pos, ti))
+    wanted = (start_dist - reach).clamp(min=0) * has
+    if r.paths is not None:
+        aim, detour = steer(r.paths, r.path_of, r.path_size, b.pos, aim)
+        wanted = torch.where(detour & (wanted > 0), norm(aim - b.pos), wanted)  # in reach: no walk at all
+    vec = aim - b.pos
     length = norm(vec)
-    wanted = torch.where(moving, length, (start_dist - reach).clamp(min=0) * has)
+    wanted = torch.where(moving, length, wanted)
     travel = torch.minimum(wanted, r.speed * LOOPS_PER_STEP)
     new_pos = b.pos + vec * (travel / length.clamp(min=1e-6)).unsqueeze(-1)
 

@@ -9,6 +9,7 @@ unit data; pairwise quantities (damage of one attack, weapon reach, collision ru
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,7 @@ import torch
 
 from benchmark.envs.formation import start_positions
 from benchmark.envs.maps import MOVE_AMOUNT, N_NO_ATTACK_ACTIONS, MapSpec
+from benchmark.envs.sim_paths import first_steps
 from benchmark.envs.terrain import Spawn, Terrain
 from benchmark.envs.units import UnitType
 
@@ -62,6 +64,10 @@ class Roster:
     grid_size: tuple[int, int]  # cells along x, y, one more than the map's: a border of no ground past its far edges
     ground: torch.Tensor  # [GROUNDS * (W + 1) * (H + 1)] bool: walkable, walkable for cliff walkers, on the map
     ground_of: torch.Tensor  # [N] long, offset into `ground` of the grid each unit stands on
+    paths: torch.Tensor | None  # flat [C, C] first steps on walkable, then on cliff walkable (sim_paths);
+    # None where no unit's ground holds an obstacle
+    path_of: torch.Tensor  # [N] long, offset into `paths` of each unit's table, -1 for a flyer
+    path_size: tuple[int, int]  # the map's cells along x, y
     enemy_order: str  # terrain.ORDER_KINDS
     enemy_point: torch.Tensor  # [2] an "attack_move" order's target
     enemy_segment: torch.Tensor  # [2, 2] the ends of an "attack_move_between_agents" order's segment
@@ -131,6 +137,8 @@ def build_roster(spec: MapSpec, ground: Terrain, device: torch.device) -> Roster
         centre=size / 2, extent=column(list(spec.size)), action_ids=torch.arange(spec.n_actions, device=device),
         grid_size=grid_size, ground=torch.as_tensor(grids, device=device),
         ground_of=column([cells * (2 if u.flying else 1 if u.cliff_walker else 0) for u in units], torch.long),
+        paths=_paths(ground, units, device), path_size=tuple(ground.size),
+        path_of=column([-1 if u.flying else ground.walkable.size ** 2 * u.cliff_walker for u in units], torch.long),
         enemy_order=order.kind, enemy_point=column(list(order.point or (0.0, 0.0))),
         enemy_segment=column([list(p) for p in order.segment or ((0.0, 0.0), (0.0, 0.0))]),
         splash_radial=column([u.splash_radius for u in units]), splash_line=column([u.line_splash for u in units]),
@@ -153,6 +161,20 @@ def _order_ok(units: list[UnitType], n_a: int, heals: list[bool], n_actions: int
         for e, enemy in enumerate(units[n_a:]):
             ok[a, N_NO_ATTACK_ACTIONS + e] = heals[a] or units[a].hits_air or not enemy.flying
     return ok
+
+
+def _paths(ground: Terrain, units: list[UnitType], device: torch.device) -> torch.Tensor | None:
+    """First-step tables for the ground units' grids, or None where no ground unit ever needs a detour."""
+    tables = [_first_steps(g.shape, g.tobytes()) for g in (ground.walkable, ground.walkable_cliff)]
+    if not any(tables[u.cliff_walker].any() for u in units if not u.flying):
+        return None
+    return torch.from_numpy(np.concatenate([t.reshape(-1) for t in tables])).to(device)
+
+
+@functools.lru_cache(maxsize=32)
+def _first_steps(shape: tuple[int, int], walkable: bytes) -> np.ndarray:
+    """sim_paths.first_steps, once per grid: a map's environments share it (0.1-0.2 s each to compute)."""
+    return first_steps(np.frombuffer(walkable, dtype=bool).reshape(shape))
 
 
 def _grids(ground: Terrain) -> tuple[np.ndarray, tuple[int, int]]:
