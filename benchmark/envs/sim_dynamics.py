@@ -6,8 +6,9 @@ closed form:
   1. orders from the state at the start of the step: the agents' actions (an agent's unit is passive, as
      SMAC's copies are: it fires only at the enemy it was ordered to attack, and `stop` leaves it idle) and
      the enemies' built-in AI (auto-acquire of agents in weapon range, chasing, the map's order);
-  2. movement: a unit walks toward its goal at its speed for up to 8 loops; an attacker stops as soon as its
-     weapon reaches the target's start-of-step position;
+  2. movement: a unit walks toward its goal (straight, or toward the next cell of a path around walls and
+     cliffs, sim_paths.py) at its speed for up to 8 loops; an attacker stops as soon as its weapon reaches
+     the target's start-of-step position;
   3. fire: an attacker whose target is in reach (at the start, or after both moved) fires when its cooldown
      expires and it has arrived, if that is within the step; all of a step's volleys land at its end, so
      a unit that dies in a step still fires in it; splash and suicide attacks, heals;
