@@ -30,7 +30,6 @@ class Roster:
     n_agents: int
     n_enemies: int
     slots: torch.Tensor  # arange(N)
-    team: torch.Tensor  # [N] 0 agents, 1 enemies
     hp_max: torch.Tensor  # [N]
     sh_max: torch.Tensor
     armor: torch.Tensor
@@ -43,7 +42,6 @@ class Roster:
     type_onehot: torch.Tensor  # [N, unit_type_bits]
     hit: torch.Tensor  # [N, N] raw damage of one attack of i on j; 0 within a team and where i cannot hit j
     reach: torch.Tensor  # [N, N] centre distance at which i's weapon (a healer's heal) reaches j: range + radii
-    opponent: torch.Tensor  # [N, N] bool
     can_target: torch.Tensor  # [N, N] bool: j is a foe that i's weapon can hit (hit > 0)
     target_offset: torch.Tensor  # [n_agents] slot of an agent's attack slot 0: n_agents, or 0 for a healer
     order_ok: torch.Tensor  # [n_agents, n_actions] bool: the game accepts the action's order (a ground
@@ -114,7 +112,7 @@ def build_roster(spec: MapSpec, ground: Terrain, device: torch.device) -> Roster
     order = ground.enemy_order
     return Roster(
         spec=spec, n_agents=n_a, n_enemies=n - n_a,
-        slots=torch.arange(n, device=device), team=column(team, torch.long),
+        slots=torch.arange(n, device=device),
         hp_max=column([u.health for u in units]), sh_max=column([u.shield for u in units]),
         armor=column([u.armor for u in units]), radius=radius, speed=column([u.speed for u in units]),
         cooldown=column([u.cooldown for u in units]), attacks=column([float(u.attacks) for u in units]),
@@ -123,7 +121,7 @@ def build_roster(spec: MapSpec, ground: Terrain, device: torch.device) -> Roster
         type_onehot=_type_onehot(spec, units, device),
         hit=table(lambda i, a, j, b: a.hit_damage(b)) * opponent * can_hit,
         reach=table(lambda i, a, j, b: (a.heal_range if heals[i] else a.range) + a.radius + b.radius),
-        opponent=opponent, can_target=opponent & can_hit & table(lambda i, a, j, b: float(a.attacks > 0)).bool(),
+        can_target=opponent & can_hit & table(lambda i, a, j, b: float(a.attacks > 0)).bool(),
         target_offset=column([0 if heals[i] else n_a for i in range(n_a)], torch.long),
         order_ok=_order_ok(units, n_a, heals, spec.n_actions, device),
         min_gap=table(lambda i, a, j, b: a.radius + b.radius),
