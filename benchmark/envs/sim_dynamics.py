@@ -208,7 +208,7 @@ def _move_and_fire(r: Roster, b: Battle, target: torch.Tensor, moving: torch.Ten
     aim = torch.where(moving.unsqueeze(-1), goal, _at(b.pos, ti))
     wanted = (start_dist - reach).clamp(min=0) * has
     if r.paths is not None:
-        aim, detour = steer(r.paths, r.path_of, r.path_size, b.pos, aim)
+        aim, detour = steer(r.paths, r.path_of, r.path_steps, r.path_size, b.pos, aim)
         wanted = torch.where(detour & (wanted > 0), norm(aim - b.pos), wanted)  # in reach: no walk at all
     vec = aim - b.pos
     length = norm(vec)

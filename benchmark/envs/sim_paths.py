@@ -59,19 +59,23 @@ def first_steps(walkable: np.ndarray) -> np.ndarray:
     return np.where(detour, via.argmin(0) + 1, 0).astype(np.int8)
 
 
-def steer(steps: torch.Tensor, steps_of: torch.Tensor, size: tuple[int, int], pos: torch.Tensor,
-          aim: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def step_offsets(device: torch.device) -> torch.Tensor:
+    """[9, 2] the cell offset of each first_steps code: none, then NEIGHBOURS."""
+    return torch.tensor([(0, 0), *NEIGHBOURS], dtype=torch.float32, device=device)
+
+
+def steer(steps: torch.Tensor, steps_of: torch.Tensor, offsets: torch.Tensor, size: tuple[int, int],
+          pos: torch.Tensor, aim: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(where each unit should head [B, N, 2], whether that is a detour [B, N]) on its way from `pos` to `aim`.
 
     `steps` holds the flat first_steps tables of the grids, `steps_of` [N] each unit's table offset (-1: it
-    flies, and goes straight)."""
+    flies, and goes straight), `offsets` the step_offsets."""
     width, height = size
     cell = pos.trunc().long()
     goal = aim.trunc().long()
     goal = goal[..., 0].clamp(0, width - 1) * height + goal[..., 1].clamp(0, height - 1)
     code = steps[steps_of.clamp(min=0) + (cell[..., 0] * height + cell[..., 1]) * (width * height) + goal].long()
     code = torch.where(steps_of >= 0, code, 0)
-    offsets = torch.tensor([(0, 0), *NEIGHBOURS], device=pos.device, dtype=pos.dtype)
     detour = code > 0
     waypoint = cell.to(pos.dtype) + offsets[code] + 0.5
     return torch.where(detour.unsqueeze(-1), waypoint, aim), detour

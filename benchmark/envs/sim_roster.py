@@ -17,7 +17,7 @@ import torch
 
 from benchmark.envs.formation import start_positions
 from benchmark.envs.maps import MOVE_AMOUNT, N_NO_ATTACK_ACTIONS, MapSpec
-from benchmark.envs.sim_paths import first_steps
+from benchmark.envs.sim_paths import first_steps, step_offsets
 from benchmark.envs.terrain import Spawn, Terrain
 from benchmark.envs.units import UnitType
 
@@ -66,6 +66,7 @@ class Roster:
     # None where no unit's ground holds an obstacle
     path_of: torch.Tensor  # [N] long, offset into `paths` of each unit's table, -1 for a flyer
     path_size: tuple[int, int]  # the map's cells along x, y
+    path_steps: torch.Tensor  # [9, 2] sim_paths.step_offsets
     enemy_order: str  # terrain.ORDER_KINDS
     enemy_point: torch.Tensor  # [2] an "attack_move" order's target
     enemy_segment: torch.Tensor  # [2, 2] the ends of an "attack_move_between_agents" order's segment
@@ -135,7 +136,7 @@ def build_roster(spec: MapSpec, ground: Terrain, device: torch.device) -> Roster
         centre=size / 2, extent=column(list(spec.size)), action_ids=torch.arange(spec.n_actions, device=device),
         grid_size=grid_size, ground=torch.as_tensor(grids, device=device),
         ground_of=column([cells * (2 if u.flying else 1 if u.cliff_walker else 0) for u in units], torch.long),
-        paths=_paths(ground, units, device), path_size=tuple(ground.size),
+        paths=_paths(ground, units, device), path_size=tuple(ground.size), path_steps=step_offsets(device),
         path_of=column([-1 if u.flying else ground.walkable.size ** 2 * u.cliff_walker for u in units], torch.long),
         enemy_order=order.kind, enemy_point=column(list(order.point or (0.0, 0.0))),
         enemy_segment=column([list(p) for p in order.segment or ((0.0, 0.0), (0.0, 0.0))]),
