@@ -146,7 +146,11 @@ def maps_command() -> None:
     """List the maps with their SMAC sizes."""
     from benchmark.envs.maps import MAPS, env_info
 
-    table = Table("map", "agents", "enemies", "episode limit", "n_actions", "obs", "state")
+    table = Table()
+    # full map names, however narrow the terminal: they are what --map takes
+    table.add_column("map", no_wrap=True, min_width=max(len(name) for name in MAPS))
+    for heading in ("agents", "enemies", "episode limit", "n_actions", "obs", "state"):
+        table.add_column(heading)
     for name in MAPS:
         info = env_info(name)
         table.add_row(name, str(info.n_agents), str(info.n_enemies), str(info.episode_limit), str(info.n_actions), str(info.obs_shape), str(info.state_shape))

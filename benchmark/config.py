@@ -31,6 +31,9 @@ class EnvConfig:
     backend: str = "sim"
     map: str = "3m"
     batch_envs: int = 8  # environments stepped together while training (pymarl2 batch_size_run)
+    # SMAC's default (False): a time-out is stored as a terminal step, as pymarl does with SMAC's shipped
+    # settings; True flags it as `episode_limit`, so that the learner bootstraps from its last state.
+    continuing_episode: bool = False
 
     def __post_init__(self) -> None:
         _require(self.batch_envs >= 1, f"env.batch_envs must be >= 1, got {self.batch_envs}")

@@ -66,7 +66,8 @@ class Trainer:
         seed = cfg.train.seed
         torch.manual_seed(seed)
         method_cls = METHODS.get(cfg.method.name)
-        self.env = make_env(cfg.env.backend, cfg.env.map, cfg.env.batch_envs, seed, self.device)
+        self.env = make_env(cfg.env.backend, cfg.env.map, cfg.env.batch_envs, seed, self.device,
+                            continuing_episode=cfg.env.continuing_episode)
         self.test_env = make_env(
             cfg.env.backend, cfg.env.map, cfg.train.test_episodes, seed + TEST_ENV_SEED, self.device
         )

@@ -83,13 +83,16 @@ def test_unavailable_actions_are_played_as_stop_or_no_op(fake_env):
     assert fake_env.restarts == 0 and not terminated.any()
 
 
-def test_time_outs_are_reported_as_episode_limit():
-    env = SC2Env("2m_vs_1z", 1, factory=FakeSMAC, env_kwargs={"episode_steps": 150}, timeouts=QUICK)
+@pytest.mark.parametrize("continuing", [False, True])
+def test_time_outs_are_episode_limit_only_with_continuing_episode(continuing):
+    """SMAC's default (False) leaves a time-out unflagged, so the runner stores it as terminal."""
+    env = SC2Env("2m_vs_1z", 1, continuing_episode=continuing, factory=FakeSMAC, env_kwargs={"episode_steps": 150},
+                 timeouts=QUICK)
     try:
-        for _ in range(149):
-            env.step(torch.zeros(1, 2, dtype=torch.long))
-        _, terminated, info = env.step(torch.zeros(1, 2, dtype=torch.long))
-        assert terminated.all() and info["episode_limit"].all()
+        mac = AgentController(env.info, QMixConfig(), env.device)
+        batch, stats = EpisodeRunner(env, mac, seed=0).run(epsilon=1.0)
+        assert stats.lengths.tolist() == [150]
+        assert batch.terminated[0, 149].item() == (not continuing) and batch.terminated[0, :149].sum() == 0
     finally:
         env.close()
 

@@ -32,13 +32,13 @@ class FakeSMAC:
 
     def __init__(self, map_name: str, seed: int, episode_steps: int = 3, fail: str | None = None,
                  fail_at: int = 1, fail_in: str = "step", once_file: str | None = None,
-                 child_dir: str | None = None) -> None:
+                 child_dir: str | None = None, continuing_episode: bool = False) -> None:
         info = MAPS.get(map_name).info()
         self.n_agents, self.n_enemies, self.n_actions = info.n_agents, info.n_enemies, info.n_actions
         self.obs_shape, self.state_shape, self.episode_limit = info.obs_shape, info.state_shape, info.episode_limit
         self.seed, self.episode_steps = seed, episode_steps
         self.fail, self.fail_at, self.fail_in, self.once_file = fail, fail_at, fail_in, once_file
-        self.child_dir = child_dir
+        self.child_dir, self.continuing_episode = child_dir, continuing_episode
         self.child: subprocess.Popen | None = None
         self.force_restarts = 0
         self.steps = self.resets = self.episodes = self.t = 0
@@ -72,7 +72,7 @@ class FakeSMAC:
         won = self.episodes % 2 == 0
         timed_out = self.episode_steps >= self.episode_limit
         info = {"battle_won": won, "dead_allies": 1, "dead_enemies": self.n_enemies if won else 0}
-        if timed_out:
+        if timed_out and self.continuing_episode:  # as SMAC: flagged only when the episode "continues"
             info["episode_limit"] = True
         return 1.0, True, info
 

@@ -114,7 +114,7 @@ def test_training_counts_game_restarts_in_the_manifest(tmp_path, monkeypatch):
     once = tmp_path / "failed-once"
     monkeypatch.setattr(
         "benchmark.train.make_env",
-        lambda backend, map_name, batch, seed, device: fake_env(batch, fail="crash", fail_at=2, once_file=str(once)),
+        lambda backend, map_name, batch, seed, device, **_: fake_env(batch, fail="crash", fail_at=2, once_file=str(once)),
     )
     cfg = RunConfig().with_overrides({"train.steps": 30, "env.batch_envs": 2, "train.test_episodes": 2})
     trainer = train(cfg, tmp_path / "run")

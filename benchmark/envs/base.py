@@ -3,7 +3,9 @@
 B environments run side by side. Every tensor has the batch as its first dimension and lives on
 `env.device`. Finished environments reset themselves inside `step`; the observation seen right after the
 step, before that reset, is handed out as `info["final_obs"]` (and state, avail) so that a learner can
-bootstrap from the last state of an episode cut by the time limit, as pymarl does.
+bootstrap from the last state of an episode cut by the time limit. `info["episode_limit"]` means what SMAC's
+does: a time-out to bootstrap from, flagged only when the environment runs with `continuing_episode`
+(SMAC's default, False, leaves a time-out terminal).
 """
 
 from __future__ import annotations

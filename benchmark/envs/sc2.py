@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from benchmark.config import EnvConfig
 from benchmark.envs.base import (
     STEP_INFO_KEYS,
     BatchedEnv,
@@ -47,19 +48,24 @@ __all__ = ["EpisodeInterrupted", "SC2Env", "Timeouts", "make"]
 
 
 class SC2Env(BatchedEnv):
-    """B SMAC games of one map. `factory(map_name=..., seed=..., **env_kwargs)` builds one game in a worker
-    process; it must be importable by reference (a module-level function or class)."""
+    """B SMAC games of one map. `factory(map_name=..., seed=..., continuing_episode=..., **env_kwargs)` builds
+    one game in a worker process; it must be importable by reference (a module-level function or class).
+
+    SMAC flags a time-out as `episode_limit` only with `continuing_episode`, which is what the contract's
+    `episode_limit` means (a time-out to bootstrap from), so the setting is passed through unchanged."""
 
     def __init__(self, map_name: str, batch_size: int, seed: int = 0, device: torch.device | str = "cpu", *,
-                 factory: Factory = smac_env, env_kwargs: dict[str, Any] | None = None,
-                 timeouts: Timeouts = Timeouts(), max_failures: int = 3) -> None:
+                 continuing_episode: bool = EnvConfig.continuing_episode, factory: Factory = smac_env,
+                 env_kwargs: dict[str, Any] | None = None, timeouts: Timeouts = Timeouts(),
+                 max_failures: int = 3) -> None:
         if batch_size < 1:
             raise UserError(f"the sc2 backend needs at least one environment, got batch size {batch_size}")
         expected = MAPS.get(map_name).info()
         self.map_name, self.batch_size, self.device = map_name, batch_size, torch.device(device)
         self.sc2_version = installed_version() if factory is smac_env else None
         seeds = derive_env_seeds(seed, batch_size, torch.device("cpu")).tolist()
-        kwargs = [{"map_name": map_name, "seed": int(s), **(env_kwargs or {})} for s in seeds]
+        kwargs = [{"map_name": map_name, "seed": int(s), "continuing_episode": continuing_episode, **(env_kwargs or {})}
+                  for s in seeds]
         self.games = Games(factory, kwargs, timeouts, max_failures)
         # Workers are processes: close them with the env, or at exit, never leave them running.
         self._finalizer = weakref.finalize(self, self.games.close)
@@ -141,9 +147,10 @@ def _checked_info(sizes: dict[str, int], expected: EnvInfo, map_name: str) -> En
     return info
 
 
-def make(map_name: str, batch_size: int, seed: int, device: torch.device) -> SC2Env:
+def make(map_name: str, batch_size: int, seed: int, device: torch.device,
+         continuing_episode: bool = EnvConfig.continuing_episode) -> SC2Env:
     MAPS.get(map_name)  # an unknown map is a one-line error before anything else is looked at
     missing = problems([map_name])
     if missing:
         raise UserError(f"the sc2 backend cannot start: {missing[0]} (run `robust-qmix doctor` for all checks)")
-    return SC2Env(map_name, batch_size, seed, device)
+    return SC2Env(map_name, batch_size, seed, device, continuing_episode=continuing_episode)

@@ -22,17 +22,12 @@ import numpy as np
 
 Factory = Callable[..., Any]
 
-# SMAC settings that differ from StarCraft2Env's defaults. `continuing_episode` only makes SMAC report
-# `episode_limit` in the step info, which the batched contract needs to tell a time-out from a decided
-# battle; everything the agents see stays at SMAC's defaults.
-SMAC_SETTINGS = {"continuing_episode": True}
-
 
 def smac_env(**kwargs: Any) -> Any:
     """The default factory; imported here so that the parent process never loads SMAC or pysc2."""
     from smac.env import StarCraft2Env
 
-    return StarCraft2Env(**SMAC_SETTINGS, **kwargs)
+    return StarCraft2Env(**kwargs)
 
 
 def serve(conn: Connection, factory: Factory, kwargs: dict[str, Any]) -> None:

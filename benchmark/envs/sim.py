@@ -1,21 +1,13 @@
 """The built-in simulator backend: B SMAC battles stepped together in torch, on CPU or GPU.
 
 It reproduces what an agent sees of SMAC (observation/state layouts and normalisation, action masks,
-shaped reward, episode ends) on top of StarCraft II LotV unit data (units.py) and a simplified battle model
-(sim_dynamics.py). What it does not model:
-  - terrain, cliffs, high ground, vision blockers and pathing: the map is an open 32x32 rectangle, units walk
-    straight lines and only collide softly (one push pass per step, colossi pass over small units);
-  - SC2's exact built-in AI (target priorities, acquisition ranges, leashing, retargeting on damage); the
-    enemy AI is the simple rule set in sim_dynamics._orders;
-  - projectile travel, attack wind-up (damage point) and overkill: every volley of a step lands at its end,
-    so units that die in a step still fire in it and damage is never wasted in flight;
-  - unit acceleration, turning, and the order of attacks within a step (see split_damage);
-  - timing inside the 8-loop step: targets are chosen once per step from its start, at most one volley
-    per unit per step (every cooldown exceeds 8 loops), and a unit that has to walk into reach fires
-    only if its cooldown and its walk both end within the step;
-  - upgrades, abilities (Charge, Blink, Guardian Shield, uprooting), energy, creep, and the medivac;
-  - randomness inside a battle: only the start formation is random, so a battle is a deterministic function
-    of its start and the actions.
+shaped reward, episode ends) on top of StarCraft II LotV unit data (units.py, mechanics.py), the map's
+ground (terrain.py) and a battle model resolved per step (sim_dynamics.py). What it does not model is
+listed in the README ("The built-in simulator").
+
+Episode ends as SMAC's: a battle ends when one side has no unit left that can fight (a side with only
+medivacs has lost), or at the episode limit. A time-out is terminal; it is flagged as `episode_limit` (a
+time-out to bootstrap from) only with `continuing_episode`, as SMAC flags it.
 
 Seeding (sim_rng.py): env i of a batch made with `seed` has its own seed and episode counter, so it can be
 replayed alone with `SimEnv(map, 1, env_seeds=env.env_seeds[i:i+1])`.
@@ -25,12 +17,14 @@ from __future__ import annotations
 
 import torch
 
+from benchmark.config import EnvConfig
 from benchmark.envs.base import BatchedEnv, Observation, StepResult, with_restarted
 from benchmark.envs.maps import MAPS
 from benchmark.envs.sim_dynamics import Battle, advance, start_battles
 from benchmark.envs.sim_observe import observe
 from benchmark.envs.sim_rng import derive_env_seeds
 from benchmark.envs.sim_roster import build_roster
+from benchmark.envs.terrain import Terrain, terrain
 
 REWARD_DEATH = 10.0
 REWARD_WIN = 200.0
@@ -45,13 +39,15 @@ class SimEnv(BatchedEnv):
     """
 
     def __init__(self, map_name: str, batch_size: int, seed: int = 0, device: torch.device | str = "cpu", *,
-                 env_seeds: torch.Tensor | None = None, debug: bool = False) -> None:
+                 env_seeds: torch.Tensor | None = None, debug: bool = False,
+                 continuing_episode: bool = EnvConfig.continuing_episode, ground: Terrain | None = None) -> None:
         self.spec = MAPS.get(map_name)
         self.info = self.spec.info()
         self.device = torch.device(device)
         self.batch_size = batch_size
         self.debug = debug
-        self.roster = build_roster(self.spec, self.device)
+        self.continuing_episode = continuing_episode
+        self.roster = build_roster(self.spec, ground or terrain(map_name), self.device)
         seeds = derive_env_seeds(seed, batch_size, self.device) if env_seeds is None else env_seeds
         if seeds.shape != (batch_size,):
             raise ValueError(f"env_seeds must have shape ({batch_size},), got {tuple(seeds.shape)}")
@@ -102,8 +98,9 @@ class SimEnv(BatchedEnv):
     def place(self, env_ids: list[int] | torch.Tensor | None = None, **values: torch.Tensor | float) -> None:
         """Overwrite parts of the battle state of some environments (all by default), for tests and demos.
 
-        Keys are Battle fields (pos [k, N, 2], health, shield, cooldown, since_hit [k, N], enemy_target,
-        t, ...), slots agents first then enemies. Dead units lose their shields; observations are refreshed.
+        Keys are Battle fields (pos [k, N, 2], health, shield, energy, cooldown, since_hit [k, N],
+        enemy_target, enemy_goal [k, 2], t, ...), slots agents first then enemies. Dead units lose their
+        shields; observations are refreshed.
         """
         everyone = torch.arange(self.batch_size, device=self.device)
         idx = everyone if env_ids is None else torch.as_tensor(env_ids, device=self.device)
@@ -137,7 +134,8 @@ class SimEnv(BatchedEnv):
         now = torch.where(alive_e, (b.health + b.shield)[:, n_a:], 0.0)
         killed = enemy_alive_before & ~alive_e
         delta = ((enemy_before - now) * enemy_alive_before).sum(1) + REWARD_DEATH * killed.sum(1)
-        allies_left, enemies_left = alive[:, :n_a].any(1), alive_e.any(1)
+        fighting = alive & ~self.roster.healer
+        allies_left, enemies_left = fighting[:, :n_a].any(1), fighting[:, n_a:].any(1)
         won = allies_left & ~enemies_left
         ended = ~(allies_left & enemies_left)
         timed_out = ~ended & (b.t >= self.info.episode_limit)
@@ -146,7 +144,7 @@ class SimEnv(BatchedEnv):
             "battle_won": won,
             "dead_allies": (~alive[:, :n_a]).sum(1).float(),
             "dead_enemies": (~alive_e).sum(1).float(),
-            "episode_limit": timed_out,
+            "episode_limit": timed_out & self.continuing_episode,
         }
         return reward, ended | timed_out, info
 
@@ -161,8 +159,9 @@ class SimEnv(BatchedEnv):
         return with_restarted(final, idx, observe(self.roster, fresh))
 
 
-def make(map_name: str, batch_size: int, seed: int, device: torch.device) -> SimEnv:
-    return SimEnv(map_name, batch_size, seed, device)
+def make(map_name: str, batch_size: int, seed: int, device: torch.device,
+         continuing_episode: bool = EnvConfig.continuing_episode) -> SimEnv:
+    return SimEnv(map_name, batch_size, seed, device, continuing_episode=continuing_episode)
 
 
 __all__ = ["Battle", "SimEnv", "make"]

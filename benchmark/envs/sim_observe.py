@@ -11,7 +11,7 @@ import torch
 
 from benchmark.envs.base import Observation
 from benchmark.envs.maps import SHOOT_RANGE, SIGHT_RANGE
-from benchmark.envs.sim_dynamics import Battle, norm
+from benchmark.envs.sim_dynamics import Battle, cells, norm
 from benchmark.envs.sim_roster import Roster
 
 
@@ -21,7 +21,7 @@ def observe(r: Roster, b: Battle) -> Observation:
     alive_a = alive[:, :n_a]
     rel = b.pos.unsqueeze(1) - b.pos[:, :n_a].unsqueeze(2)  # [B, observer, unit, 2]: unit - observer
     dist = norm(rel)
-    avail = available_actions(r, b.pos[:, :n_a], alive, dist[:, :, n_a:])
+    avail = available_actions(r, b.pos[:, :n_a], alive, dist)
     seen = (dist < SIGHT_RANGE) & alive.unsqueeze(1) & alive_a.unsqueeze(2)
     geometry = torch.cat([dist.unsqueeze(-1), rel], -1) / SIGHT_RANGE
     health = _health_feats(r, b)
@@ -39,15 +39,20 @@ def observe(r: Roster, b: Battle) -> Observation:
     return Observation(obs, state(r, b, alive), avail)
 
 
-def available_actions(r: Roster, pos_a: torch.Tensor, alive: torch.Tensor, dist_ae: torch.Tensor) -> torch.Tensor:
-    """[B, n_agents, n_actions] bool. A move is available when the point 1 unit away (SMAC's can_move, half
-    the move amount) lies inside the playable area; an attack when the enemy lives within shoot range."""
+def available_actions(r: Roster, pos_a: torch.Tensor, alive: torch.Tensor, dist_a: torch.Tensor) -> torch.Tensor:
+    """[B, n_agents, n_actions] bool, as SMAC's get_avail_agent_actions. A move is available when the cell
+    under the point half the move amount ahead (SMAC's can_move) is on the map and walkable; an attack when
+    the enemy lives within shoot range; a healer's attack slot t heals agent t (alive, not a healer's
+    excluded kind, within shoot range)."""
     n_a = r.n_agents
     alive_a = alive[:, :n_a].unsqueeze(-1)
-    x, y = pos_a.unbind(-1)
-    width, height = r.spec.size
-    moves = torch.stack([y + 1 < height, y - 1 >= 0, x + 1 < width, x - 1 >= 0], -1)
-    attacks = (dist_ae <= SHOOT_RANGE) & alive[:, n_a:].unsqueeze(1)
+    moves = r.ground[cells(r, pos_a.unsqueeze(2) + r.moves / 2)]  # [B, n_a, 4]: the walkable grid
+    in_range = dist_a <= SHOOT_RANGE
+    attacks = in_range[:, :, n_a:] & alive[:, n_a:].unsqueeze(1)
+    if r.has_healers:
+        patients = in_range[:, :, :n_a] & r.heal_ok[:n_a, :n_a] & alive[:, :n_a].unsqueeze(1)
+        heals = torch.cat([patients, torch.zeros_like(attacks)], 2)[:, :, :r.n_enemies]
+        attacks = torch.where(r.healer[:n_a].view(1, -1, 1), heals, attacks)
     return torch.cat([~alive_a, alive_a, moves & alive_a, attacks & alive_a], -1)
 
 
@@ -67,12 +72,13 @@ def _health_feats(r: Roster, b: Battle) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def state(r: Roster, b: Battle, alive: torch.Tensor) -> torch.Tensor:
-    """[health, (ally: cooldown / SMAC max), x, y relative to the map centre over its size, (shield), (type)]
+    """[health, (ally: cooldown, a healer's energy, over SMAC's max), x, y relative to the map centre over the
+    playable size, (shield), (type)]
     per unit, zeros for the dead; then the last actions one-hot."""
     n_a = r.n_agents
     rel = (b.pos - r.centre) / r.extent
     ally_health, enemy_health = _health_feats(r, b)
-    cooldown = (b.cooldown / r.max_cd)[:, :n_a].unsqueeze(-1)
+    cooldown = (torch.where(r.healer, b.energy, b.cooldown) / r.max_cd)[:, :n_a].unsqueeze(-1)
     allies = torch.cat([ally_health[..., :1], cooldown, rel[:, :n_a], ally_health[..., 1:]], -1)
     enemies = torch.cat([enemy_health[..., :1], rel[:, n_a:], enemy_health[..., 1:]], -1)
     allies = allies * alive[:, :n_a].unsqueeze(-1)

@@ -14,8 +14,9 @@ class EpisodeBatch:
     """B episodes padded to T = episode_limit steps.
 
     obs/state/avail have T+1 entries (the observation after the last action is kept for bootstrapping).
-    `terminated` marks a real end (win or loss); a time-out is not terminated, as in pymarl, so its last
-    state is bootstrapped. `filled` masks the steps that happened.
+    `terminated` marks a step after which nothing is bootstrapped: a decided battle, and a time-out unless the
+    environment flags it as `episode_limit` (`env.continuing_episode`), as pymarl stores SMAC's episodes;
+    with SMAC's default settings a time-out is terminal. `filled` masks the steps that happened.
     """
 
     obs: torch.Tensor  # [B, T+1, A, obs_dim]
