@@ -125,9 +125,27 @@ def test_the_square_maps_are_open_and_the_octagon_is_symmetric():
     assert octagon[6:26, 10:22].all() and not octagon[6, 6] and not octagon[5].any()
 
 
+# the script's spawn points, team by team in creation order, of the maps without the two team points
+SPAWN_POINTS = {
+    "2m_vs_1z": [(13.0, 12.0), (19.0, 12.0), (16.0, 19.0)],
+    "corridor": [(19.0397, 19.1198), (27.91, 28.24)],
+    "so_many_baneling": [(11.469, 12.0234), (27.91, 28.24)],
+    "6h_vs_8z": [(14.5998, 9.49), (14.41, 16.7597)],
+    "2s_vs_1sc": [(11.1208, 10.338), (16.976, 10.3662), (13.92, 20.0397)],
+    "bane_vs_bane": [(16.0, 11.0), (16.0, 8.0), (16.0, 21.0), (16.0, 24.0)],
+    "2c_vs_64zg": [(16.0, 16.0), (16.0, 16.0), (16.0, 9.0)],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SMAC_REGISTRY))
+def test_spawn_points(name):
+    spawns = terrain(name).spawns
+    team_points = [TEAM_POINTS[s.team] for s in spawns]
+    np.testing.assert_allclose([s.point for s in spawns], SPAWN_POINTS.get(name, team_points))
+
+
 def test_special_maps_spawns_and_orders():
     two_m = terrain("2m_vs_1z")
-    assert [s.point for s in two_m.spawns] == [(13.0, 12.0), (19.0, 12.0), (16.0, 19.0)]
     assert two_m.enemy_order.kind == "attack_move_between_agents"
     assert two_m.enemy_order.segment == ((13.0, 12.0), (19.0, 12.0))
     assert terrain("2c_vs_64zg").enemy_order.kind == "attack_agents"
@@ -137,9 +155,7 @@ def test_special_maps_spawns_and_orders():
         assert order.kind == "attack_move" and order.point == pytest.approx((4.47, 4.3298))
     assert terrain("6h_vs_8z").enemy_order.point == terrain("6h_vs_8z").ally_spawn
     bane = terrain("bane_vs_bane")
-    assert [(s.team, s.unit, s.point) for s in bane.spawns] == [
-        (0, "zergling", (16.0, 11.0)), (0, "baneling", (16.0, 8.0)),
-        (1, "zergling", (16.0, 21.0)), (1, "baneling", (16.0, 24.0))]
+    assert [(s.team, s.unit) for s in bane.spawns] == [(0, "zergling"), (0, "baneling"), (1, "zergling"), (1, "baneling")]
     assert bane.enemy_order.point == (16.0, 8.0)  # the agents' banelings
 
 

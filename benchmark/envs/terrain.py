@@ -34,7 +34,8 @@ ORDER_KINDS = ("attack_move", "attack_move_between_agents", "attack_agents", "no
 class EnemyOrder:
     kind: str  # one of ORDER_KINDS
     point: tuple[float, float] | None = None  # attack-move target; None for the other kinds
-    # attack_move_between_agents: the target is drawn uniformly on this segment, once per episode
+    # attack_move_between_agents: the script draws the target between these two points (the Galaxy library's
+    # RandomPointBetweenPoints) each time it spawns the teams; on 2m_vs_1z both lie at y 12, so on a segment
     segment: tuple[tuple[float, float], tuple[float, float]] | None = None
 
     def __post_init__(self) -> None:
