@@ -92,6 +92,13 @@ def test_unit_group_and_missing_orders():
         dm.enemy_order(fogged)
 
 
+def test_a_map_with_placed_objects_is_refused():
+    archive = hand_built("")
+    archive.files["Objects"] = archive.files["Objects"].replace(b"</PlacedObjects>", b'<ObjectDoodad Id="3"/></PlacedObjects>')
+    with pytest.raises(dm.UserError, match="doodads"):
+        dm.derive(archive)
+
+
 def test_unit_checks_catch_an_active_copy_and_a_wrong_statistic():
     node = ET.fromstring('<CUnit id="Hydralisk_RL"><DefaultAcquireLevel value="Passive"/><Response value="Nothing"/>'
                          '<LifeMax value="80"/><Speed value="2.25"/><Radius value="0.625"/></CUnit>')

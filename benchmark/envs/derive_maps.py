@@ -147,7 +147,11 @@ def _mark_line(walk: np.ndarray, raw: np.ndarray, cliff: np.ndarray) -> None:
 
 
 def points(archive: Archive) -> dict[str, tuple[float, float]]:
-    return {pid: (float(x), float(y)) for pid, x, y in _POINT.findall(archive.text("Objects"))}
+    objects = archive.text("Objects")
+    if re.search(r"<Object(Unit|Doodad)\b", objects):
+        # their footprints would change the pathing grid, which the painted layer alone then misses
+        raise UserError(f"{archive.name}: the map places units or doodads, which this script does not read")
+    return {pid: (float(x), float(y)) for pid, x, y in _POINT.findall(objects)}
 
 
 def spawns(archive: Archive) -> list[dict]:
