@@ -114,7 +114,6 @@ def test_band_maps_walk_on_y_8_to_24_and_fight_from_team_points(name):
     ground = terrain(name)
     assert ground.walkable.all(axis=0).tolist() == [8 <= y < 24 for y in range(32)]
     assert (ground.ally_spawn, ground.enemy_spawn) == TEAM_POINTS
-    assert ground.enemy_order.kind == "attack_move" and ground.enemy_order.point == TEAM_POINTS[0]
 
 
 def test_the_square_maps_are_open_and_the_octagon_is_symmetric():
@@ -144,19 +143,27 @@ def test_spawn_points(name):
     np.testing.assert_allclose([s.point for s in spawns], SPAWN_POINTS.get(name, team_points))
 
 
+# what each script orders the enemies at spawn; unlisted maps attack-move to the agents' "Team 1" point
+ORDERS = {
+    "2m_vs_1z": ("attack_move_between_agents", None), "2c_vs_64zg": ("attack_agents", None),
+    "2s_vs_1sc": ("none", None), "corridor": ("attack_move", (4.47, 4.3298)),
+    "so_many_baneling": ("attack_move", (4.47, 4.3298)), "6h_vs_8z": ("attack_move", (14.5998, 9.49)),
+    "bane_vs_bane": ("attack_move", (16.0, 8.0)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SMAC_REGISTRY))
+def test_enemy_order(name):
+    order = terrain(name).enemy_order
+    assert (order.kind, order.point) == ORDERS.get(name, ("attack_move", TEAM_POINTS[0]))
+
+
 def test_special_maps_spawns_and_orders():
-    two_m = terrain("2m_vs_1z")
-    assert two_m.enemy_order.kind == "attack_move_between_agents"
-    assert two_m.enemy_order.segment == ((13.0, 12.0), (19.0, 12.0))
-    assert terrain("2c_vs_64zg").enemy_order.kind == "attack_agents"
-    assert terrain("2s_vs_1sc").enemy_order.kind == "none"
-    for name in ("corridor", "so_many_baneling"):
-        order = terrain(name).enemy_order
-        assert order.kind == "attack_move" and order.point == pytest.approx((4.47, 4.3298))
+    assert terrain("2m_vs_1z").enemy_order.segment == ((13.0, 12.0), (19.0, 12.0))  # the two marines' points
     assert terrain("6h_vs_8z").enemy_order.point == terrain("6h_vs_8z").ally_spawn
     bane = terrain("bane_vs_bane")
     assert [(s.team, s.unit) for s in bane.spawns] == [(0, "zergling"), (0, "baneling"), (1, "zergling"), (1, "baneling")]
-    assert bane.enemy_order.point == (16.0, 8.0)  # the agents' banelings
+    assert bane.enemy_order.point == bane.spawns[1].point  # the agents' banelings
 
 
 @pytest.mark.parametrize("name", sorted(SMAC_REGISTRY))
