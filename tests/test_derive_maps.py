@@ -44,8 +44,10 @@ def hand_built(script_order: str) -> dm.Archive:
     script = ('VisEnable(c_visTypeFog, false);\n'
               'libNtve_gf_CreateUnitsWithDefaultFacing(2, "Marine_RL", 0, 1, PointFromId(11));\n'
               'libNtve_gf_CreateUnitsWithDefaultFacing(1, "Zealot", 0, 2, PointFromId(22));\n' + script_order)
+    units = '<Catalog><CUnit id="Marine"/><CUnit id="Zealot_RL"/><CUnit id="Marine_RL"/></Catalog>'
     files = {"t3CellFlags": cell_flags, "t3SyncCliffLevel": cliff, "MapInfo": _map_info(),
-             "Objects": objects.encode(), "MapScript.galaxy": script.encode()}
+             "Objects": objects.encode(), "MapScript.galaxy": script.encode(),
+             "Base.SC2Data/GameData/UnitData.xml": units.encode()}
     return dm.Archive("hand", files)
 
 
@@ -63,6 +65,7 @@ def test_layers_are_read_as_x_by_y_grids_with_cliffs_between_levels():
         {"player": 1, "unit": "marine", "sc2_unit": "Marine_RL", "count": 2, "point": [1.5, 2.0]},
         {"player": 2, "unit": "zealot", "sc2_unit": "Zealot", "count": 1, "point": [6.0, 3.25]}]
     assert data["enemy_order"] == {"kind": "attack_move", "point": [1.5, 2.0]}
+    assert data["agent_types"] == ["zealot", "marine"]  # the copies in definition order; stock units left out
 
 
 def test_a_gap_between_cells_of_one_level_is_a_wall_not_a_cliff():

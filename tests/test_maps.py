@@ -3,6 +3,7 @@ shipped terrain (walkable ground, cliffs, spawns, enemy orders), start formation
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -11,7 +12,7 @@ from scipy import ndimage
 
 from benchmark.envs.formation import place, start_positions
 from benchmark.envs.maps import MAPS, env_info
-from benchmark.envs.terrain import terrain
+from benchmark.envs.terrain import DATA_FILE, terrain
 from benchmark.errors import UserError
 from cli_helpers import run_cli
 
@@ -85,6 +86,14 @@ def test_enemy_type_ids_follow_smacs_stock_unit_ids():
     for name in ("1c3s5z", "MMM2", "bane_vs_bane"):
         assert MAPS.get(name).enemy_type_order == MAPS.get(name).type_order
     assert MAPS.get("MMM").type_order == ("marauder", "marine", "medivac")
+
+
+@pytest.mark.parametrize("name", [n for n, row in SMAC_REGISTRY.items() if row[5]])
+def test_agent_type_ids_follow_the_maps_unit_data(name):
+    # SMAC's agent type id is the unit type minus the smallest agent type: the order the map defines its copies in
+    spec = MAPS.get(name)
+    defined = json.loads(DATA_FILE.read_text())["maps"][name]["agent_types"]
+    assert tuple(t for t in defined if t in dict(spec.allies)) == spec.type_order
 
 
 # --- shipped terrain --------------------------------------------------------------------------------------

@@ -21,9 +21,11 @@ MPQ file, opened with `mpyq` (the `maps` extra). What is read, and why:
   enemies' order at spawn (attack-move to a point, to a random point between two points, attack the agents'
   units, or none). It must switch the fog off, as every SMAC map does.
 - `MapInfo`: the map size, checked against the grids.
-- `Base.SC2Data/GameData/UnitData.xml`: the map's copies of the agents' units (`*_RL`): checked to be passive
-  (acquire level Passive, response Nothing) and to carry the hit points, shields, armor, speed and radius of
-  benchmark/envs/units.py. The enemies are StarCraft II's stock units, which the archive does not hold.
+- `Base.SC2Data/GameData/UnitData.xml`: the map's copies of the agents' units (`*_RL`). Their order of
+  definition is the order of their unit type ids, which SMAC's agent type bits follow ("agent_types"); each
+  is checked to be passive (acquire level Passive, response Nothing) and to carry the hit points, shields,
+  armor, speed and radius of benchmark/envs/units.py. The enemies are StarCraft II's stock units, which the
+  archive does not hold.
 
 Not used: `Minimap.tga` and `t3HeightMap` are renderings (the minimap's coloured area reaches one cell past
 the walkable ground wherever a cliff bounds it) and `t3TextureMasks` is paint.
@@ -194,15 +196,18 @@ def _order(name: str, how: str, target: str, where: dict[str, tuple[float, float
 # ---- unit data
 
 
+def agent_copies(archive: Archive) -> list[tuple[str, ET.Element]]:
+    """The map's copies of the agents' units (`*_RL`) as (unit name, catalog entry), in definition order:
+    the order of their unit type ids, from which SMAC numbers the agents' types."""
+    catalog = ET.fromstring(archive.data("Base.SC2Data/GameData/UnitData.xml"))
+    copies = [node for node in catalog.iter("CUnit") if node.get("id", "").endswith("_RL")]
+    return [(SC2_UNITS[node.get("id")[:-3]], node) for node in copies]
+
+
 def unit_mismatches(archive: Archive) -> list[str]:
     """Where the map's copies of the agents' units disagree with units.py (or are not passive)."""
-    catalog = ET.fromstring(archive.data("Base.SC2Data/GameData/UnitData.xml"))
-    problems = []
-    for node in catalog.iter("CUnit"):
-        sc2_id = node.get("id", "")
-        if sc2_id.endswith("_RL"):
-            problems += [f"{archive.name}: {sc2_id} {p}" for p in _check_unit(node, UNITS[SC2_UNITS[sc2_id[:-3]]])]
-    return problems
+    return [f"{archive.name}: {node.get('id')} {problem}"
+            for name, node in agent_copies(archive) for problem in _check_unit(node, UNITS[name])]
 
 
 def _value(node: ET.Element, tag: str) -> str | None:
@@ -234,7 +239,8 @@ def derive(archive: Archive) -> dict:
     cliff = cliff_cells(walkable, raw)
     return {"size": list(walkable.shape), "ground": _rows(_ground_chars(walkable, cliff)),
             "height": _rows(np.vectorize(lambda v: np.base_repr(v // HEIGHT_STEP, 32).lower())(raw)),
-            "spawns": spawns(archive), "enemy_order": enemy_order(archive)}
+            "spawns": spawns(archive), "enemy_order": enemy_order(archive),
+            "agent_types": [name for name, _ in agent_copies(archive)]}
 
 
 def _ground_chars(walkable: np.ndarray, cliff: np.ndarray) -> np.ndarray:
