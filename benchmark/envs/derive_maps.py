@@ -8,9 +8,10 @@ MPQ file, opened with `mpyq` (the `maps` extra). What is read, and why:
 
 - `t3CellFlags`: the editor's painted pathing, one byte per map cell, bit 0 set where no ground unit may
   walk. SMAC's maps draw every wall, band edge and cliff edge by painting, and place no doodads or
-  pre-placed units (`Objects` holds only named points), so this layer is the pathing grid SC2 hands SMAC at
-  game start (`game_info.start_raw.pathing_grid`, which SC2 computes on loading and the archive does not
-  store). It is the "walkable" grid.
+  pre-placed units (`Objects` holds only named points; the script refuses maps that do), so this layer is
+  taken as the pathing grid SC2 hands SMAC at game start (`game_info.start_raw.pathing_grid`, which SC2
+  computes on loading and the archive does not store; not compared with a running game here). It is the
+  "walkable" grid. Taken literally, it joins corridor's far room to the corridor only at one cell corner.
 - `t3SyncCliffLevel`: the cliff level of each cell (64 per level, values in between on ramps). It gives each
   cell's `level` and tells cliffs from walls: a run of at most `CLIFF_WIDTH` unwalkable cells along a row or
   column between walkable cells a whole level or more apart is a cliff, which a cliff walker (the colossus)
@@ -27,8 +28,9 @@ MPQ file, opened with `mpyq` (the `maps` extra). What is read, and why:
   armor, speed and radius of benchmark/envs/units.py. The enemies are StarCraft II's stock units, which the
   archive does not hold.
 
-Not used: `Minimap.tga` and `t3HeightMap` are renderings (the minimap's coloured area reaches one cell past
-the walkable ground wherever a cliff bounds it) and `t3TextureMasks` is paint.
+Not used: `Minimap.tga` and `t3HeightMap` are renderings (the minimap's coloured area reaches one or two
+cells past the walkable ground wherever a cliff bounds it: 19 rows on 3m where 16 are walkable) and
+`t3TextureMasks` is paint.
 
 What it approximates: SC2 paths on a finer grid than the map cell and lets units stand with their radius
 over an unpathable cell's edge; the data is per cell. The enemies' order in SMAC's lists is taken to be
