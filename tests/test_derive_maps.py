@@ -104,7 +104,8 @@ def test_a_map_with_placed_objects_is_refused():
 
 def test_unit_checks_catch_an_active_copy_and_a_wrong_statistic():
     node = ET.fromstring('<CUnit id="Hydralisk_RL"><DefaultAcquireLevel value="Passive"/><Response value="Nothing"/>'
-                         '<LifeMax value="80"/><Speed value="2.25"/><Radius value="0.625"/></CUnit>')
+                         '<LifeMax value="80"/><LifeRegenRate value="0.2734"/><Speed value="2.25"/><Radius value="0.625"/>'
+                         '</CUnit>')
     assert dm._check_unit(node, UNITS["hydralisk"]) == []
     node.find("LifeMax").set("value", "90")
     node.remove(node.find("Response"))

@@ -25,7 +25,7 @@ MPQ file, opened with `mpyq` (the `maps` extra). What is read, and why:
 - `Base.SC2Data/GameData/UnitData.xml`: the map's copies of the agents' units (`*_RL`). Their order of
   definition is the order of their unit type ids, which SMAC's agent type bits follow ("agent_types"); each
   is checked to be passive (acquire level Passive, response Nothing) and to carry the hit points, shields,
-  armor, speed and radius of benchmark/envs/units.py. The enemies are StarCraft II's stock units, which the
+  armor, regeneration, speed, radius and energy of benchmark/envs/units.py. The enemies are StarCraft II's stock units, which the
   archive does not hold.
 
 Not used: `Minimap.tga` and `t3HeightMap` are renderings (the minimap's coloured area reaches one or two
@@ -49,7 +49,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.envs.units import LOOPS_PER_NORMAL_SECOND, UNITS
+from benchmark.envs.units import LOOPS_PER_NORMAL_SECOND, SHIELD_REGEN_DELAY_LOOPS, SHIELD_REGEN_PER_LOOP, UNITS
 from benchmark.errors import UserError
 
 DATA_FILE = Path(__file__).with_name("map_data") / "smac_terrain.json"
@@ -57,8 +57,8 @@ CLIFF_RAW_PER_LEVEL = 64  # t3SyncCliffLevel's unit
 HEIGHT_STEP = 8  # every cliff value in SMAC's maps is a multiple of 1/8 level, stored as one base-32 digit
 CLIFF_WIDTH = 3  # widest unwalkable run a cliff walker crosses (SC2 cliffs are two cells wide)
 # Liquipedia rounds speeds to two decimals (stalker 4.13 per faster second; the game data has 2.9531 per normal
-# second, 4.134), so values agree within half a percent.
-SPEED_TOLERANCE = 0.005
+# second, 4.134), so values must agree within half a percent of their size.
+TOLERANCE = 0.005
 GROUND_CHARS = {"none": ".", "cliff": "c", "walk": "w"}
 
 # SC2 unit ids (stock and SMAC's copies) -> this package's unit names.
@@ -221,13 +221,24 @@ def _check_unit(node: ET.Element, unit) -> list[str]:
     problems = [f"{tag} is {_value(node, tag)}, not {want}"
                 for tag, want in (("DefaultAcquireLevel", "Passive"), ("Response", "Nothing"))
                 if _value(node, tag) != want]
-    expected = {"LifeMax": unit.health, "ShieldsMax": unit.shield, "LifeArmor": unit.armor, "Radius": unit.radius,
-                "Speed": unit.speed * LOOPS_PER_NORMAL_SECOND}
-    for tag, want in expected.items():
+    for tag, want in _statistics(unit).items():
         got = _value(node, tag)
-        if got is not None and abs(float(got) - want) > SPEED_TOLERANCE * max(1.0, want):
+        if got is not None and abs(float(got) - want) > TOLERANCE * abs(want) + 1e-9:
             problems.append(f"{tag} is {got}, units.py has {want:g}")
     return problems
+
+
+def _statistics(unit) -> dict[str, float]:
+    """units.py's values under the game data's names and units (rates per normal second)."""
+    per_second = LOOPS_PER_NORMAL_SECOND
+    stats = {"LifeMax": unit.health, "LifeArmor": unit.armor, "LifeRegenRate": unit.health_regen * per_second,
+             "ShieldsMax": unit.shield, "Radius": unit.radius, "Speed": unit.speed * per_second,
+             "EnergyStart": unit.energy_start, "EnergyMax": unit.energy_max,
+             "EnergyRegenRate": unit.energy_regen * per_second}
+    if unit.shield:
+        stats |= {"ShieldRegenRate": SHIELD_REGEN_PER_LOOP * per_second,
+                  "ShieldRegenDelay": SHIELD_REGEN_DELAY_LOOPS / per_second}
+    return stats
 
 
 # ---- output
