@@ -95,6 +95,16 @@ def test_unit_group_and_missing_orders():
         dm.enemy_order(fogged)
 
 
+def test_a_script_naming_a_missing_point_or_unit_is_refused():
+    archive = hand_built(ATTACK.format(target="PointFromId(99)"))
+    with pytest.raises(dm.UserError, match="point 99"):
+        dm.derive(archive)
+    archive = hand_built("")
+    archive.files["MapScript.galaxy"] = archive.files["MapScript.galaxy"].replace(b'"Zealot"', b'"Ultralisk"')
+    with pytest.raises(dm.UserError, match="unknown unit 'Ultralisk'"):
+        dm.derive(archive)
+
+
 def test_a_map_with_placed_objects_is_refused():
     archive = hand_built("")
     archive.files["Objects"] = archive.files["Objects"].replace(b"</PlacedObjects>", b'<ObjectDoodad Id="3"/></PlacedObjects>')
@@ -112,11 +122,22 @@ def test_unit_checks_catch_an_active_copy_and_a_wrong_statistic():
     assert dm._check_unit(node, UNITS["hydralisk"]) == ["Response is None, not Nothing", "LifeMax is 90, units.py has 80"]
 
 
+def _derive_cli(maps_dir: Path, out: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "benchmark.envs.derive_maps", str(maps_dir), "--out", str(out)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def _one_line_error(done: subprocess.CompletedProcess, words: str) -> bool:
+    return done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1 and words in done.stderr
+
+
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path):
     out = tmp_path / "terrain.json"
-    done = subprocess.run([sys.executable, "-m", "benchmark.envs.derive_maps", str(tmp_path / "nowhere"),
-                           "--out", str(out)], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1 and "no .SC2Map" in done.stderr
+    assert _one_line_error(_derive_cli(tmp_path / "nowhere", out), "no .SC2Map")
+    assert _one_line_error(_derive_cli(tmp_path, tmp_path / "missing" / "terrain.json"), "no such folder")
+    pytest.importorskip("mpyq", reason="the `maps` extra (mpyq) reads SC2Map archives")
+    (tmp_path / "broken.SC2Map").write_bytes(b"MPQ\x1a" + bytes(40))
+    assert _one_line_error(_derive_cli(tmp_path, out), "not a readable SC2Map archive")
     assert not out.exists()
 
 

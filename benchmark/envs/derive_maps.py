@@ -91,14 +91,13 @@ def read_archive(path: Path) -> Archive:
         import mpyq
     except ImportError as err:
         raise UserError("reading SC2Map archives needs mpyq: pip install -e '.[maps]'") from err
-    archive = mpyq.MPQArchive(str(path))
-    files = {}
-    for raw in archive.files:
-        name = raw.decode("utf-8").replace("\\", "/")
-        data = archive.read_file(raw.decode("utf-8"))
-        if data is not None:
-            files[name] = data
-    return Archive(path.stem, files)
+    try:
+        archive = mpyq.MPQArchive(str(path))
+        names = [raw.decode("utf-8") for raw in archive.files]
+        files = {name.replace("\\", "/"): archive.read_file(name) for name in names}
+    except Exception as err:  # mpyq fails in many ways (struct, zlib, missing list file) on a foreign file
+        raise UserError(f"{path}: not a readable SC2Map archive ({err})") from err
+    return Archive(path.stem, {name: data for name, data in files.items() if data is not None})
 
 
 # ---- grids
@@ -162,14 +161,24 @@ def spawns(archive: Archive) -> list[dict]:
     where = points(archive)
     found = []
     for count, unit, player, pid in _CREATE.findall(archive.text("MapScript.galaxy")):
-        base = unit.removesuffix("_RL")
-        if base not in SC2_UNITS:
-            raise UserError(f"{archive.name}: the script creates an unknown unit {unit!r}")
-        found.append({"player": int(player), "unit": SC2_UNITS[base], "sc2_unit": unit, "count": int(count),
-                      "point": list(where[pid])})
+        found.append({"player": int(player), "unit": _unit_name(archive.name, unit), "sc2_unit": unit,
+                      "count": int(count), "point": _point(archive.name, where, pid)})
     if not found:
         raise UserError(f"{archive.name}: the script creates no units")
     return found
+
+
+def _point(name: str, where: dict[str, tuple[float, float]], pid: str) -> list[float]:
+    if pid not in where:
+        raise UserError(f"{name}: the script names point {pid}, which Objects does not hold")
+    return list(where[pid])
+
+
+def _unit_name(name: str, sc2_id: str) -> str:
+    base = sc2_id.removesuffix("_RL")
+    if base not in SC2_UNITS:
+        raise UserError(f"{name}: unknown unit {sc2_id!r}")
+    return SC2_UNITS[base]
 
 
 def enemy_order(archive: Archive) -> dict:
@@ -189,9 +198,9 @@ def _order(name: str, how: str, target: str, where: dict[str, tuple[float, float
     if how == "OrderTargetingUnitGroup":
         return {"kind": "attack_agents"}
     if how == "OrderTargetingPoint" and target.startswith("libNtve_gf_RandomPointBetweenPoints") and len(ids) == 2:
-        return {"kind": "attack_move_between_agents", "segment": [list(where[i]) for i in ids]}
+        return {"kind": "attack_move_between_agents", "segment": [_point(name, where, i) for i in ids]}
     if how == "OrderTargetingPoint" and target.startswith("PointFromId") and len(ids) == 1:
-        return {"kind": "attack_move", "point": list(where[ids[0]])}
+        return {"kind": "attack_move", "point": _point(name, where, ids[0])}
     raise UserError(f"{name}: unknown enemy order {how}({target})")
 
 
@@ -201,9 +210,12 @@ def _order(name: str, how: str, target: str, where: dict[str, tuple[float, float
 def agent_copies(archive: Archive) -> list[tuple[str, ET.Element]]:
     """The map's copies of the agents' units (`*_RL`) as (unit name, catalog entry), in definition order:
     the order of their unit type ids, from which SMAC numbers the agents' types."""
-    catalog = ET.fromstring(archive.data("Base.SC2Data/GameData/UnitData.xml"))
+    try:
+        catalog = ET.fromstring(archive.data("Base.SC2Data/GameData/UnitData.xml"))
+    except ET.ParseError as err:
+        raise UserError(f"{archive.name}: UnitData.xml is not XML ({err})") from err
     copies = [node for node in catalog.iter("CUnit") if node.get("id", "").endswith("_RL")]
-    return [(SC2_UNITS[node.get("id")[:-3]], node) for node in copies]
+    return [(_unit_name(archive.name, node.get("id")), node) for node in copies]
 
 
 def unit_mismatches(archive: Archive) -> list[str]:
@@ -286,6 +298,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DATA_FILE, help="JSON file to write [default: the package's]")
     args = parser.parse_args(argv)
     try:
+        if not args.out.parent.is_dir():
+            raise UserError(f"{args.out.parent}: no such folder for --out")
         data, problems = derive_all(args.maps_dir)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
