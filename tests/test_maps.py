@@ -235,6 +235,8 @@ def test_formation_is_the_nearest_free_spots_in_smacs_agent_order():
     kinds = [u for u, n in spec.allies for _ in range(n)]
     assert kinds[0] == "marauder" and kinds[-1] == "medivac"
     np.testing.assert_allclose(allies[-1], (9, 16))  # the medivac flies: nothing on the ground displaces it
+    _, crawler = start_positions(terrain("2s_vs_1sc"))
+    np.testing.assert_allclose(crawler, [[14, 20]])  # created at (13.92, 20.04), on its 2 x 2 footprint's grid
     a, b = start_positions(terrain("2c_vs_64zg")), start_positions(terrain("2c_vs_64zg"))
     assert all((x == y).all() for x, y in zip(a, b, strict=True))
 
