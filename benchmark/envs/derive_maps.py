@@ -25,8 +25,8 @@ MPQ file, opened with `mpyq` (the `maps` extra). What is read, and why:
 - `Base.SC2Data/GameData/UnitData.xml`: the map's copies of the agents' units (`*_RL`). Their order of
   definition is the order of their unit type ids, which SMAC's agent type bits follow ("agent_types"); each
   is checked to be passive (acquire level Passive, response Nothing) and to carry the hit points, shields,
-  armor, regeneration, speed, radius and energy of benchmark/envs/units.py. The enemies are StarCraft II's stock units, which the
-  archive does not hold.
+  armor, regeneration, speed, radius and energy of benchmark/envs/units.py. The enemies are StarCraft II's
+  stock units, which the archive does not hold.
 
 Not used: `Minimap.tga` and `t3HeightMap` are renderings (the minimap's coloured area reaches one or two
 cells past the walkable ground wherever a cliff bounds it: 19 rows on 3m where 16 are walkable) and
@@ -34,7 +34,12 @@ cells past the walkable ground wherever a cliff bounds it: 19 rows on 3m where 1
 
 What it approximates: SC2 paths on a finer grid than the map cell and lets units stand with their radius
 over an unpathable cell's edge; the data is per cell. The enemies' order in SMAC's lists is taken to be
-their order of creation. Ramps keep their fractional levels; the simulator decides how steep a step may be.
+their order of creation. The spine crawler's footprint, which SC2 marks unpathable once the script creates
+it, is not in the grid. Ramps keep their fractional levels (on SMAC's maps walkable neighbours differ by at
+most 3/8 of a level).
+
+Exit status: 0 when every map was derived and its unit copies agree with units.py; 1 on bad input (one
+line, nothing written) or when a unit copy disagrees (the data is written and each difference named).
 """
 
 from __future__ import annotations
