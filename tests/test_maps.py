@@ -96,6 +96,18 @@ def test_agent_type_ids_follow_the_maps_unit_data(name):
     assert tuple(t for t in defined if t in dict(spec.allies)) == spec.type_order
 
 
+def test_every_unit_has_smacs_max_cooldown():
+    from benchmark.envs.units import UNITS
+
+    # SMAC's unit_max_cooldown (starcraft2.py), 15 for types it does not list; the medivac's is its max energy
+    smac = {"marine": 15, "marauder": 25, "medivac": 200, "stalker": 35, "zealot": 22, "colossus": 24,
+            "hydralisk": 10, "zergling": 11, "baneling": 1}
+    needed = {u for name in MAPS for u, _ in MAPS.get(name).allies + MAPS.get(name).enemies}
+    assert needed <= set(UNITS)
+    assert {name: UNITS[name].smac_max_cooldown for name in needed} == {name: smac.get(name, 15) for name in needed}
+    assert UNITS["medivac"].energy_max == UNITS["medivac"].smac_max_cooldown
+
+
 # --- shipped terrain --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", sorted(SMAC_REGISTRY))
 def test_spawn_calls_match_the_compositions(name):
