@@ -37,7 +37,8 @@ def hand_built(script_order: str) -> dm.Archive:
     raw = np.zeros((W, H), np.uint16)
     raw[4:] = 64
     raw[7, 2] = 72  # a ramp's first step
-    cell_flags = _layer(b"LFCT", np.array([102, 0, 0, 0, 0], "<u4").tobytes(), np.array([W, H], "<u4").tobytes(), flags, "u1")
+    cell_flags = _layer(b"LFCT", np.array([102, 0, 0, 0, 0], "<u4").tobytes(), np.array([W, H], "<u4").tobytes(),
+                        flags, "u1")
     cliff = _layer(b"CLIF", np.array([100, W, H], "<u4").tobytes(), bytes(16), raw, "<u2")
     objects = ('<PlacedObjects><ObjectPoint Id="11" Position="1.5,2,0" Name="A"/>'
                '<ObjectPoint Id="22" Position="6,3.25,0" Name="B"/></PlacedObjects>')
@@ -107,19 +108,21 @@ def test_a_script_naming_a_missing_point_or_unit_is_refused():
 
 def test_a_map_with_placed_objects_is_refused():
     archive = hand_built("")
-    archive.files["Objects"] = archive.files["Objects"].replace(b"</PlacedObjects>", b'<ObjectDoodad Id="3"/></PlacedObjects>')
+    doodad = b'<ObjectDoodad Id="3"/></PlacedObjects>'
+    archive.files["Objects"] = archive.files["Objects"].replace(b"</PlacedObjects>", doodad)
     with pytest.raises(dm.UserError, match="doodads"):
         dm.derive(archive)
 
 
 def test_unit_checks_catch_an_active_copy_and_a_wrong_statistic():
     node = ET.fromstring('<CUnit id="Hydralisk_RL"><DefaultAcquireLevel value="Passive"/><Response value="Nothing"/>'
-                         '<LifeMax value="80"/><LifeRegenRate value="0.2734"/><Speed value="2.25"/><Radius value="0.625"/>'
-                         '</CUnit>')
+                         '<LifeMax value="80"/><LifeRegenRate value="0.2734"/><Speed value="2.25"/>'
+                         '<Radius value="0.625"/></CUnit>')
     assert dm._check_unit(node, UNITS["hydralisk"]) == []
     node.find("LifeMax").set("value", "90")
     node.remove(node.find("Response"))
-    assert dm._check_unit(node, UNITS["hydralisk"]) == ["Response is None, not Nothing", "LifeMax is 90, units.py has 80"]
+    assert dm._check_unit(node, UNITS["hydralisk"]) == ["Response is None, not Nothing",
+                                                        "LifeMax is 90, units.py has 80"]
 
 
 def _derive_cli(maps_dir: Path, out: Path) -> subprocess.CompletedProcess:

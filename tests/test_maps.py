@@ -183,7 +183,8 @@ def test_special_maps_spawns_and_orders():
     assert terrain("2m_vs_1z").enemy_order.segment == ((13.0, 12.0), (19.0, 12.0))  # the two marines' points
     assert terrain("6h_vs_8z").enemy_order.point == terrain("6h_vs_8z").ally_spawn
     bane = terrain("bane_vs_bane")
-    assert [(s.team, s.unit) for s in bane.spawns] == [(0, "zergling"), (0, "baneling"), (1, "zergling"), (1, "baneling")]
+    assert [(s.team, s.unit) for s in bane.spawns] == [(0, "zergling"), (0, "baneling"),
+                                                       (1, "zergling"), (1, "baneling")]
     assert bane.enemy_order.point == bane.spawns[1].point  # the agents' banelings
 
 

@@ -74,7 +74,8 @@ SC2_UNITS = {
 }
 _CREATE = re.compile(r'CreateUnitsWithDefaultFacing\((\d+), "(\w+)", 0, (\d+), PointFromId\((\d+)\)\)')
 _POINT = re.compile(r'<ObjectPoint Id="(\d+)" Position="([-\d.]+),([-\d.]+),[-\d.]+"')
-_ORDER = re.compile(r"UnitGroupIssueOrder\(UnitGroup\(null, 2,.*?\), (Order\w+)\(AbilityCommand\(\"attack\", 0\), (.*)\), c_orderQueue")
+_ORDER = re.compile(r"UnitGroupIssueOrder\(UnitGroup\(null, 2,.*?\), "  # an order to all of player 2's units
+                    r"(Order\w+)\(AbilityCommand\(\"attack\", 0\), (.*)\), c_orderQueue")
 
 
 @dataclass(frozen=True)
