@@ -75,6 +75,8 @@ class Terrain:
         for name in ("walkable", "level", "walkable_cliff"):
             if getattr(self, name).shape != shape:
                 raise ValueError(f"terrain {name} must have shape {shape}, got {getattr(self, name).shape}")
+        if (self.walkable & ~self.walkable_cliff).any():
+            raise ValueError("a cliff walker must be able to stand wherever a ground unit can")
 
 
 def open_square(size: int = 32, gap: float = 13.0) -> Terrain:
