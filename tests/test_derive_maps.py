@@ -37,15 +37,18 @@ def hand_built(script_order: str) -> dm.Archive:
     raw = np.zeros((W, H), np.uint16)
     raw[4:] = 64
     raw[7, 2] = 72  # a ramp's first step
-    cell_flags = _layer(b"LFCT", np.array([102, 0, 0, 0, 0], "<u4").tobytes(), np.array([W, H], "<u4").tobytes(), flags, "u1")
+    cell_flags = _layer(b"LFCT", np.array([102, 0, 0, 0, 0], "<u4").tobytes(), np.array([W, H], "<u4").tobytes(),
+                        flags, "u1")
     cliff = _layer(b"CLIF", np.array([100, W, H], "<u4").tobytes(), bytes(16), raw, "<u2")
     objects = ('<PlacedObjects><ObjectPoint Id="11" Position="1.5,2,0" Name="A"/>'
                '<ObjectPoint Id="22" Position="6,3.25,0" Name="B"/></PlacedObjects>')
     script = ('VisEnable(c_visTypeFog, false);\n'
               'libNtve_gf_CreateUnitsWithDefaultFacing(2, "Marine_RL", 0, 1, PointFromId(11));\n'
               'libNtve_gf_CreateUnitsWithDefaultFacing(1, "Zealot", 0, 2, PointFromId(22));\n' + script_order)
+    units = '<Catalog><CUnit id="Marine"/><CUnit id="Zealot_RL"/><CUnit id="Marine_RL"/></Catalog>'
     files = {"t3CellFlags": cell_flags, "t3SyncCliffLevel": cliff, "MapInfo": _map_info(),
-             "Objects": objects.encode(), "MapScript.galaxy": script.encode()}
+             "Objects": objects.encode(), "MapScript.galaxy": script.encode(),
+             "Base.SC2Data/GameData/UnitData.xml": units.encode()}
     return dm.Archive("hand", files)
 
 
@@ -63,6 +66,7 @@ def test_layers_are_read_as_x_by_y_grids_with_cliffs_between_levels():
         {"player": 1, "unit": "marine", "sc2_unit": "Marine_RL", "count": 2, "point": [1.5, 2.0]},
         {"player": 2, "unit": "zealot", "sc2_unit": "Zealot", "count": 1, "point": [6.0, 3.25]}]
     assert data["enemy_order"] == {"kind": "attack_move", "point": [1.5, 2.0]}
+    assert data["agent_types"] == ["zealot", "marine"]  # the copies in definition order; stock units left out
 
 
 def test_a_gap_between_cells_of_one_level_is_a_wall_not_a_cliff():
@@ -92,20 +96,51 @@ def test_unit_group_and_missing_orders():
         dm.enemy_order(fogged)
 
 
+def test_a_script_naming_a_missing_point_or_unit_is_refused():
+    archive = hand_built(ATTACK.format(target="PointFromId(99)"))
+    with pytest.raises(dm.UserError, match="point 99"):
+        dm.derive(archive)
+    archive = hand_built("")
+    archive.files["MapScript.galaxy"] = archive.files["MapScript.galaxy"].replace(b'"Zealot"', b'"Ultralisk"')
+    with pytest.raises(dm.UserError, match="unknown unit 'Ultralisk'"):
+        dm.derive(archive)
+
+
+def test_a_map_with_placed_objects_is_refused():
+    archive = hand_built("")
+    doodad = b'<ObjectDoodad Id="3"/></PlacedObjects>'
+    archive.files["Objects"] = archive.files["Objects"].replace(b"</PlacedObjects>", doodad)
+    with pytest.raises(dm.UserError, match="doodads"):
+        dm.derive(archive)
+
+
 def test_unit_checks_catch_an_active_copy_and_a_wrong_statistic():
     node = ET.fromstring('<CUnit id="Hydralisk_RL"><DefaultAcquireLevel value="Passive"/><Response value="Nothing"/>'
-                         '<LifeMax value="80"/><Speed value="2.25"/><Radius value="0.625"/></CUnit>')
+                         '<LifeMax value="80"/><LifeRegenRate value="0.2734"/><Speed value="2.25"/>'
+                         '<Radius value="0.625"/></CUnit>')
     assert dm._check_unit(node, UNITS["hydralisk"]) == []
     node.find("LifeMax").set("value", "90")
     node.remove(node.find("Response"))
-    assert dm._check_unit(node, UNITS["hydralisk"]) == ["Response is None, not Nothing", "LifeMax is 90, units.py has 80"]
+    assert dm._check_unit(node, UNITS["hydralisk"]) == ["Response is None, not Nothing",
+                                                        "LifeMax is 90, units.py has 80"]
+
+
+def _derive_cli(maps_dir: Path, out: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "benchmark.envs.derive_maps", str(maps_dir), "--out", str(out)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def _one_line_error(done: subprocess.CompletedProcess, words: str) -> bool:
+    return done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1 and words in done.stderr
 
 
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path):
     out = tmp_path / "terrain.json"
-    done = subprocess.run([sys.executable, "-m", "benchmark.envs.derive_maps", str(tmp_path / "nowhere"),
-                           "--out", str(out)], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 1 and len(done.stderr.strip().splitlines()) == 1 and "no .SC2Map" in done.stderr
+    assert _one_line_error(_derive_cli(tmp_path / "nowhere", out), "no .SC2Map")
+    assert _one_line_error(_derive_cli(tmp_path, tmp_path / "missing" / "terrain.json"), "no such folder")
+    pytest.importorskip("mpyq", reason="the `maps` extra (mpyq) reads SC2Map archives")
+    (tmp_path / "broken.SC2Map").write_bytes(b"MPQ\x1a" + bytes(40))
+    assert _one_line_error(_derive_cli(tmp_path, out), "not a readable SC2Map archive")
     assert not out.exists()
 
 

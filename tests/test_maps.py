@@ -3,6 +3,7 @@ shipped terrain (walkable ground, cliffs, spawns, enemy orders), start formation
 
 from __future__ import annotations
 
+import json
 import os
 
 import numpy as np
@@ -11,7 +12,7 @@ from scipy import ndimage
 
 from benchmark.envs.formation import place, start_positions
 from benchmark.envs.maps import MAPS, env_info
-from benchmark.envs.terrain import terrain
+from benchmark.envs.terrain import DATA_FILE, terrain
 from benchmark.errors import UserError
 from cli_helpers import run_cli
 
@@ -87,6 +88,26 @@ def test_enemy_type_ids_follow_smacs_stock_unit_ids():
     assert MAPS.get("MMM").type_order == ("marauder", "marine", "medivac")
 
 
+@pytest.mark.parametrize("name", [n for n, row in SMAC_REGISTRY.items() if row[5]])
+def test_agent_type_ids_follow_the_maps_unit_data(name):
+    # SMAC's agent type id is the unit type minus the smallest agent type: the order the map defines its copies in
+    spec = MAPS.get(name)
+    defined = json.loads(DATA_FILE.read_text())["maps"][name]["agent_types"]
+    assert tuple(t for t in defined if t in dict(spec.allies)) == spec.type_order
+
+
+def test_every_unit_has_smacs_max_cooldown():
+    from benchmark.envs.units import UNITS
+
+    # SMAC's unit_max_cooldown (starcraft2.py), 15 for types it does not list; the medivac's is its max energy
+    smac = {"marine": 15, "marauder": 25, "medivac": 200, "stalker": 35, "zealot": 22, "colossus": 24,
+            "hydralisk": 10, "zergling": 11, "baneling": 1}
+    needed = {u for name in MAPS for u, _ in MAPS.get(name).allies + MAPS.get(name).enemies}
+    assert needed <= set(UNITS)
+    assert {name: UNITS[name].smac_max_cooldown for name in needed} == {name: smac.get(name, 15) for name in needed}
+    assert UNITS["medivac"].energy_max == UNITS["medivac"].smac_max_cooldown
+
+
 # --- shipped terrain --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", sorted(SMAC_REGISTRY))
 def test_spawn_calls_match_the_compositions(name):
@@ -114,7 +135,6 @@ def test_band_maps_walk_on_y_8_to_24_and_fight_from_team_points(name):
     ground = terrain(name)
     assert ground.walkable.all(axis=0).tolist() == [8 <= y < 24 for y in range(32)]
     assert (ground.ally_spawn, ground.enemy_spawn) == TEAM_POINTS
-    assert ground.enemy_order.kind == "attack_move" and ground.enemy_order.point == TEAM_POINTS[0]
 
 
 def test_the_square_maps_are_open_and_the_octagon_is_symmetric():
@@ -125,22 +145,47 @@ def test_the_square_maps_are_open_and_the_octagon_is_symmetric():
     assert octagon[6:26, 10:22].all() and not octagon[6, 6] and not octagon[5].any()
 
 
+# the script's spawn points, team by team in creation order, of the maps without the two team points
+SPAWN_POINTS = {
+    "2m_vs_1z": [(13.0, 12.0), (19.0, 12.0), (16.0, 19.0)],
+    "corridor": [(19.0397, 19.1198), (27.91, 28.24)],
+    "so_many_baneling": [(11.469, 12.0234), (27.91, 28.24)],
+    "6h_vs_8z": [(14.5998, 9.49), (14.41, 16.7597)],
+    "2s_vs_1sc": [(11.1208, 10.338), (16.976, 10.3662), (13.92, 20.0397)],
+    "bane_vs_bane": [(16.0, 11.0), (16.0, 8.0), (16.0, 21.0), (16.0, 24.0)],
+    "2c_vs_64zg": [(16.0, 16.0), (16.0, 16.0), (16.0, 9.0)],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SMAC_REGISTRY))
+def test_spawn_points(name):
+    spawns = terrain(name).spawns
+    team_points = [TEAM_POINTS[s.team] for s in spawns]
+    np.testing.assert_allclose([s.point for s in spawns], SPAWN_POINTS.get(name, team_points))
+
+
+# what each script orders the enemies at spawn; unlisted maps attack-move to the agents' "Team 1" point
+ORDERS = {
+    "2m_vs_1z": ("attack_move_between_agents", None), "2c_vs_64zg": ("attack_agents", None),
+    "2s_vs_1sc": ("none", None), "corridor": ("attack_move", (4.47, 4.3298)),
+    "so_many_baneling": ("attack_move", (4.47, 4.3298)), "6h_vs_8z": ("attack_move", (14.5998, 9.49)),
+    "bane_vs_bane": ("attack_move", (16.0, 8.0)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SMAC_REGISTRY))
+def test_enemy_order(name):
+    order = terrain(name).enemy_order
+    assert (order.kind, order.point) == ORDERS.get(name, ("attack_move", TEAM_POINTS[0]))
+
+
 def test_special_maps_spawns_and_orders():
-    two_m = terrain("2m_vs_1z")
-    assert [s.point for s in two_m.spawns] == [(13.0, 12.0), (19.0, 12.0), (16.0, 19.0)]
-    assert two_m.enemy_order.kind == "attack_move_between_agents"
-    assert two_m.enemy_order.segment == ((13.0, 12.0), (19.0, 12.0))
-    assert terrain("2c_vs_64zg").enemy_order.kind == "attack_agents"
-    assert terrain("2s_vs_1sc").enemy_order.kind == "none"
-    for name in ("corridor", "so_many_baneling"):
-        order = terrain(name).enemy_order
-        assert order.kind == "attack_move" and order.point == pytest.approx((4.47, 4.3298))
+    assert terrain("2m_vs_1z").enemy_order.segment == ((13.0, 12.0), (19.0, 12.0))  # the two marines' points
     assert terrain("6h_vs_8z").enemy_order.point == terrain("6h_vs_8z").ally_spawn
     bane = terrain("bane_vs_bane")
-    assert [(s.team, s.unit, s.point) for s in bane.spawns] == [
-        (0, "zergling", (16.0, 11.0)), (0, "baneling", (16.0, 8.0)),
-        (1, "zergling", (16.0, 21.0)), (1, "baneling", (16.0, 24.0))]
-    assert bane.enemy_order.point == (16.0, 8.0)  # the agents' banelings
+    assert [(s.team, s.unit) for s in bane.spawns] == [(0, "zergling"), (0, "baneling"),
+                                                       (1, "zergling"), (1, "baneling")]
+    assert bane.enemy_order.point == bane.spawns[1].point  # the agents' banelings
 
 
 @pytest.mark.parametrize("name", sorted(SMAC_REGISTRY))
@@ -203,6 +248,8 @@ def test_formation_is_the_nearest_free_spots_in_smacs_agent_order():
     kinds = [u for u, n in spec.allies for _ in range(n)]
     assert kinds[0] == "marauder" and kinds[-1] == "medivac"
     np.testing.assert_allclose(allies[-1], (9, 16))  # the medivac flies: nothing on the ground displaces it
+    _, crawler = start_positions(terrain("2s_vs_1sc"))
+    np.testing.assert_allclose(crawler, [[14, 20]])  # created at (13.92, 20.04), on its 2 x 2 footprint's grid
     a, b = start_positions(terrain("2c_vs_64zg")), start_positions(terrain("2c_vs_64zg"))
     assert all((x == y).all() for x, y in zip(a, b, strict=True))
 

@@ -8,9 +8,10 @@ MPQ file, opened with `mpyq` (the `maps` extra). What is read, and why:
 
 - `t3CellFlags`: the editor's painted pathing, one byte per map cell, bit 0 set where no ground unit may
   walk. SMAC's maps draw every wall, band edge and cliff edge by painting, and place no doodads or
-  pre-placed units (`Objects` holds only named points), so this layer is the pathing grid SC2 hands SMAC at
-  game start (`game_info.start_raw.pathing_grid`, which SC2 computes on loading and the archive does not
-  store). It is the "walkable" grid.
+  pre-placed units (`Objects` holds only named points; the script refuses maps that do), so this layer is
+  taken as the pathing grid SC2 hands SMAC at game start (`game_info.start_raw.pathing_grid`, which SC2
+  computes on loading and the archive does not store; not compared with a running game here). It is the
+  "walkable" grid. Taken literally, it joins corridor's far room to the corridor only at one cell corner.
 - `t3SyncCliffLevel`: the cliff level of each cell (64 per level, values in between on ramps). It gives each
   cell's `level` and tells cliffs from walls: a run of at most `CLIFF_WIDTH` unwalkable cells along a row or
   column between walkable cells a whole level or more apart is a cliff, which a cliff walker (the colossus)
@@ -21,16 +22,24 @@ MPQ file, opened with `mpyq` (the `maps` extra). What is read, and why:
   enemies' order at spawn (attack-move to a point, to a random point between two points, attack the agents'
   units, or none). It must switch the fog off, as every SMAC map does.
 - `MapInfo`: the map size, checked against the grids.
-- `Base.SC2Data/GameData/UnitData.xml`: the map's copies of the agents' units (`*_RL`): checked to be passive
-  (acquire level Passive, response Nothing) and to carry the hit points, shields, armor, speed and radius of
-  benchmark/envs/units.py. The enemies are StarCraft II's stock units, which the archive does not hold.
+- `Base.SC2Data/GameData/UnitData.xml`: the map's copies of the agents' units (`*_RL`). Their order of
+  definition is the order of their unit type ids, which SMAC's agent type bits follow ("agent_types"); each
+  is checked to be passive (acquire level Passive, response Nothing) and to carry the hit points, shields,
+  armor, regeneration, speed, radius and energy of benchmark/envs/units.py. The enemies are StarCraft II's
+  stock units, which the archive does not hold.
 
-Not used: `Minimap.tga` and `t3HeightMap` are renderings (the minimap's coloured area reaches one cell past
-the walkable ground wherever a cliff bounds it) and `t3TextureMasks` is paint.
+Not used: `Minimap.tga` and `t3HeightMap` are renderings (the minimap's coloured area reaches one or two
+cells past the walkable ground wherever a cliff bounds it: 19 rows on 3m where 16 are walkable) and
+`t3TextureMasks` is paint.
 
 What it approximates: SC2 paths on a finer grid than the map cell and lets units stand with their radius
 over an unpathable cell's edge; the data is per cell. The enemies' order in SMAC's lists is taken to be
-their order of creation. Ramps keep their fractional levels; the simulator decides how steep a step may be.
+their order of creation. The spine crawler's footprint, which SC2 marks unpathable once the script creates
+it, is not in the grid. Ramps keep their fractional levels (on SMAC's maps walkable neighbours differ by at
+most 3/8 of a level).
+
+Exit status: 0 when every map was derived and its unit copies agree with units.py; 1 on bad input (one
+line, nothing written) or when a unit copy disagrees (the data is written and each difference named).
 """
 
 from __future__ import annotations
@@ -45,7 +54,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.envs.units import LOOPS_PER_NORMAL_SECOND, UNITS
+from benchmark.envs.units import LOOPS_PER_NORMAL_SECOND, SHIELD_REGEN_DELAY_LOOPS, SHIELD_REGEN_PER_LOOP, UNITS
 from benchmark.errors import UserError
 
 DATA_FILE = Path(__file__).with_name("map_data") / "smac_terrain.json"
@@ -53,8 +62,8 @@ CLIFF_RAW_PER_LEVEL = 64  # t3SyncCliffLevel's unit
 HEIGHT_STEP = 8  # every cliff value in SMAC's maps is a multiple of 1/8 level, stored as one base-32 digit
 CLIFF_WIDTH = 3  # widest unwalkable run a cliff walker crosses (SC2 cliffs are two cells wide)
 # Liquipedia rounds speeds to two decimals (stalker 4.13 per faster second; the game data has 2.9531 per normal
-# second, 4.134), so values agree within half a percent.
-SPEED_TOLERANCE = 0.005
+# second, 4.134), so values must agree within half a percent of their size.
+TOLERANCE = 0.005
 GROUND_CHARS = {"none": ".", "cliff": "c", "walk": "w"}
 
 # SC2 unit ids (stock and SMAC's copies) -> this package's unit names.
@@ -65,7 +74,8 @@ SC2_UNITS = {
 }
 _CREATE = re.compile(r'CreateUnitsWithDefaultFacing\((\d+), "(\w+)", 0, (\d+), PointFromId\((\d+)\)\)')
 _POINT = re.compile(r'<ObjectPoint Id="(\d+)" Position="([-\d.]+),([-\d.]+),[-\d.]+"')
-_ORDER = re.compile(r"UnitGroupIssueOrder\(UnitGroup\(null, 2,.*?\), (Order\w+)\(AbilityCommand\(\"attack\", 0\), (.*)\), c_orderQueue")
+_ORDER = re.compile(r"UnitGroupIssueOrder\(UnitGroup\(null, 2,.*?\), "  # an order to all of player 2's units
+                    r"(Order\w+)\(AbilityCommand\(\"attack\", 0\), (.*)\), c_orderQueue")
 
 
 @dataclass(frozen=True)
@@ -87,14 +97,13 @@ def read_archive(path: Path) -> Archive:
         import mpyq
     except ImportError as err:
         raise UserError("reading SC2Map archives needs mpyq: pip install -e '.[maps]'") from err
-    archive = mpyq.MPQArchive(str(path))
-    files = {}
-    for raw in archive.files:
-        name = raw.decode("utf-8").replace("\\", "/")
-        data = archive.read_file(raw.decode("utf-8"))
-        if data is not None:
-            files[name] = data
-    return Archive(path.stem, files)
+    try:
+        archive = mpyq.MPQArchive(str(path))
+        names = [raw.decode("utf-8") for raw in archive.files]
+        files = {name.replace("\\", "/"): archive.read_file(name) for name in names}
+    except Exception as err:  # mpyq fails in many ways (struct, zlib, missing list file) on a foreign file
+        raise UserError(f"{path}: not a readable SC2Map archive ({err})") from err
+    return Archive(path.stem, {name: data for name, data in files.items() if data is not None})
 
 
 # ---- grids
@@ -147,21 +156,35 @@ def _mark_line(walk: np.ndarray, raw: np.ndarray, cliff: np.ndarray) -> None:
 
 
 def points(archive: Archive) -> dict[str, tuple[float, float]]:
-    return {pid: (float(x), float(y)) for pid, x, y in _POINT.findall(archive.text("Objects"))}
+    objects = archive.text("Objects")
+    if re.search(r"<Object(Unit|Doodad)\b", objects):
+        # their footprints would change the pathing grid, which the painted layer alone then misses
+        raise UserError(f"{archive.name}: the map places units or doodads, which this script does not read")
+    return {pid: (float(x), float(y)) for pid, x, y in _POINT.findall(objects)}
 
 
 def spawns(archive: Archive) -> list[dict]:
     where = points(archive)
     found = []
     for count, unit, player, pid in _CREATE.findall(archive.text("MapScript.galaxy")):
-        base = unit.removesuffix("_RL")
-        if base not in SC2_UNITS:
-            raise UserError(f"{archive.name}: the script creates an unknown unit {unit!r}")
-        found.append({"player": int(player), "unit": SC2_UNITS[base], "sc2_unit": unit, "count": int(count),
-                      "point": list(where[pid])})
+        found.append({"player": int(player), "unit": _unit_name(archive.name, unit), "sc2_unit": unit,
+                      "count": int(count), "point": _point(archive.name, where, pid)})
     if not found:
         raise UserError(f"{archive.name}: the script creates no units")
     return found
+
+
+def _point(name: str, where: dict[str, tuple[float, float]], pid: str) -> list[float]:
+    if pid not in where:
+        raise UserError(f"{name}: the script names point {pid}, which Objects does not hold")
+    return list(where[pid])
+
+
+def _unit_name(name: str, sc2_id: str) -> str:
+    base = sc2_id.removesuffix("_RL")
+    if base not in SC2_UNITS:
+        raise UserError(f"{name}: unknown unit {sc2_id!r}")
+    return SC2_UNITS[base]
 
 
 def enemy_order(archive: Archive) -> dict:
@@ -181,24 +204,30 @@ def _order(name: str, how: str, target: str, where: dict[str, tuple[float, float
     if how == "OrderTargetingUnitGroup":
         return {"kind": "attack_agents"}
     if how == "OrderTargetingPoint" and target.startswith("libNtve_gf_RandomPointBetweenPoints") and len(ids) == 2:
-        return {"kind": "attack_move_between_agents", "segment": [list(where[i]) for i in ids]}
+        return {"kind": "attack_move_between_agents", "segment": [_point(name, where, i) for i in ids]}
     if how == "OrderTargetingPoint" and target.startswith("PointFromId") and len(ids) == 1:
-        return {"kind": "attack_move", "point": list(where[ids[0]])}
+        return {"kind": "attack_move", "point": _point(name, where, ids[0])}
     raise UserError(f"{name}: unknown enemy order {how}({target})")
 
 
 # ---- unit data
 
 
+def agent_copies(archive: Archive) -> list[tuple[str, ET.Element]]:
+    """The map's copies of the agents' units (`*_RL`) as (unit name, catalog entry), in definition order:
+    the order of their unit type ids, from which SMAC numbers the agents' types."""
+    try:
+        catalog = ET.fromstring(archive.data("Base.SC2Data/GameData/UnitData.xml"))
+    except ET.ParseError as err:
+        raise UserError(f"{archive.name}: UnitData.xml is not XML ({err})") from err
+    copies = [node for node in catalog.iter("CUnit") if node.get("id", "").endswith("_RL")]
+    return [(_unit_name(archive.name, node.get("id")), node) for node in copies]
+
+
 def unit_mismatches(archive: Archive) -> list[str]:
     """Where the map's copies of the agents' units disagree with units.py (or are not passive)."""
-    catalog = ET.fromstring(archive.data("Base.SC2Data/GameData/UnitData.xml"))
-    problems = []
-    for node in catalog.iter("CUnit"):
-        sc2_id = node.get("id", "")
-        if sc2_id.endswith("_RL"):
-            problems += [f"{archive.name}: {sc2_id} {p}" for p in _check_unit(node, UNITS[SC2_UNITS[sc2_id[:-3]]])]
-    return problems
+    return [f"{archive.name}: {node.get('id')} {problem}"
+            for name, node in agent_copies(archive) for problem in _check_unit(node, UNITS[name])]
 
 
 def _value(node: ET.Element, tag: str) -> str | None:
@@ -210,13 +239,24 @@ def _check_unit(node: ET.Element, unit) -> list[str]:
     problems = [f"{tag} is {_value(node, tag)}, not {want}"
                 for tag, want in (("DefaultAcquireLevel", "Passive"), ("Response", "Nothing"))
                 if _value(node, tag) != want]
-    expected = {"LifeMax": unit.health, "ShieldsMax": unit.shield, "LifeArmor": unit.armor, "Radius": unit.radius,
-                "Speed": unit.speed * LOOPS_PER_NORMAL_SECOND}
-    for tag, want in expected.items():
+    for tag, want in _statistics(unit).items():
         got = _value(node, tag)
-        if got is not None and abs(float(got) - want) > SPEED_TOLERANCE * max(1.0, want):
+        if got is not None and abs(float(got) - want) > TOLERANCE * abs(want) + 1e-9:
             problems.append(f"{tag} is {got}, units.py has {want:g}")
     return problems
+
+
+def _statistics(unit) -> dict[str, float]:
+    """units.py's values under the game data's names and units (rates per normal second)."""
+    per_second = LOOPS_PER_NORMAL_SECOND
+    stats = {"LifeMax": unit.health, "LifeArmor": unit.armor, "LifeRegenRate": unit.health_regen * per_second,
+             "ShieldsMax": unit.shield, "Radius": unit.radius, "Speed": unit.speed * per_second,
+             "EnergyStart": unit.energy_start, "EnergyMax": unit.energy_max,
+             "EnergyRegenRate": unit.energy_regen * per_second}
+    if unit.shield:
+        stats |= {"ShieldRegenRate": SHIELD_REGEN_PER_LOOP * per_second,
+                  "ShieldRegenDelay": SHIELD_REGEN_DELAY_LOOPS / per_second}
+    return stats
 
 
 # ---- output
@@ -230,7 +270,8 @@ def derive(archive: Archive) -> dict:
     cliff = cliff_cells(walkable, raw)
     return {"size": list(walkable.shape), "ground": _rows(_ground_chars(walkable, cliff)),
             "height": _rows(np.vectorize(lambda v: np.base_repr(v // HEIGHT_STEP, 32).lower())(raw)),
-            "spawns": spawns(archive), "enemy_order": enemy_order(archive)}
+            "spawns": spawns(archive), "enemy_order": enemy_order(archive),
+            "agent_types": [name for name, _ in agent_copies(archive)]}
 
 
 def _ground_chars(walkable: np.ndarray, cliff: np.ndarray) -> np.ndarray:
@@ -263,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DATA_FILE, help="JSON file to write [default: the package's]")
     args = parser.parse_args(argv)
     try:
+        if not args.out.parent.is_dir():
+            raise UserError(f"{args.out.parent}: no such folder for --out")
         data, problems = derive_all(args.maps_dir)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -3,7 +3,8 @@
 A map's script creates its units one call at a time (`Terrain.spawns`), and the game puts each new unit at
 the nearest place to the call's point where it fits: its disc on walkable ground and clear of every unit
 created before it on the same plane (ground units block ground units, air units air units). That is
-deterministic, so every episode starts from the same formation, as in SMAC. A ground unit here needs the
+deterministic, so every episode starts from the same formation, as in SMAC. A structure first snaps to
+the cell grid its footprint sits on. A ground unit here needs the
 whole square around its disc on walkable cells (SC2 lets a unit's edge overhang a cell's border a little).
 
 Candidate spots lie on a grid of `STEP` map units around the point, tried nearest first (ties by angle,
@@ -64,9 +65,20 @@ def place(terrain: Terrain) -> list[Placed]:
     placed: list[Placed] = []
     for spawn in terrain.spawns:
         unit = UNITS[spawn.unit]
+        point = _on_footprint_grid(spawn.point, unit)
         for _ in range(spawn.count):
-            placed.append(Placed(unit, spawn.team, _spot(unit, spawn.point, placed, terrain)))
+            placed.append(Placed(unit, spawn.team, _spot(unit, point, placed, terrain)))
     return placed
+
+
+def _on_footprint_grid(point: tuple[float, float], unit: UnitType) -> tuple[float, float]:
+    """A structure's square footprint covers whole cells, so its centre snaps to the nearest cell corner (an
+    even footprint: the spine crawler's 2 x 2) or cell centre (an odd one); other units stand anywhere."""
+    if "structure" not in unit.attributes:
+        return point
+    offset = 0.0 if round(2 * unit.radius) % 2 == 0 else 0.5
+    x, y = (float(np.round(c - offset) + offset) for c in point)
+    return x, y
 
 
 def _spot(unit: UnitType, point: tuple[float, float], placed: list[Placed], terrain: Terrain) -> tuple[float, float]:

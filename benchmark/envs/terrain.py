@@ -34,7 +34,8 @@ ORDER_KINDS = ("attack_move", "attack_move_between_agents", "attack_agents", "no
 class EnemyOrder:
     kind: str  # one of ORDER_KINDS
     point: tuple[float, float] | None = None  # attack-move target; None for the other kinds
-    # attack_move_between_agents: the target is drawn uniformly on this segment, once per episode
+    # attack_move_between_agents: the script draws the target between these two points (the Galaxy library's
+    # RandomPointBetweenPoints) each time it spawns the teams; on 2m_vs_1z both lie at y 12, so on a segment
     segment: tuple[tuple[float, float], tuple[float, float]] | None = None
 
     def __post_init__(self) -> None:
@@ -74,6 +75,8 @@ class Terrain:
         for name in ("walkable", "level", "walkable_cliff"):
             if getattr(self, name).shape != shape:
                 raise ValueError(f"terrain {name} must have shape {shape}, got {getattr(self, name).shape}")
+        if (self.walkable & ~self.walkable_cliff).any():
+            raise ValueError("a cliff walker must be able to stand wherever a ground unit can")
 
 
 def open_square(size: int = 32, gap: float = 13.0) -> Terrain:

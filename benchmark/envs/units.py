@@ -21,8 +21,9 @@ LOOPS_PER_NORMAL_SECOND = 16.0
 # Protoss shields: 2 per normal second, after 10 normal seconds without taking damage.
 SHIELD_REGEN_PER_LOOP = 2.0 / LOOPS_PER_NORMAL_SECOND
 SHIELD_REGEN_DELAY_LOOPS = 10.0 * LOOPS_PER_NORMAL_SECOND
-# Zerg units and buildings: 0.38 hit points per faster second (0.27 per normal second).
-ZERG_REGEN_PER_LOOP = 0.38 / LOOPS_PER_FASTER_SECOND
+# Zerg units and buildings: 0.2734 hit points per normal second, the LifeRegenRate of SMAC's zerg unit copies
+# (Hydralisk_RL, Zergling_RL, Baneling_RL), which Liquipedia rounds to 0.38 per faster second.
+ZERG_REGEN_PER_LOOP = 0.2734 / LOOPS_PER_NORMAL_SECOND
 
 
 def faster_seconds(seconds: float) -> float:
