@@ -22,7 +22,8 @@ from benchmark.train import Trainer
 STEPS = 10_000  # train.steps: only sets where the eps ramp lies (ramp_start 0.1 -> step 1000, ramp_end 0.5 -> 5000)
 TINY = {
     "env.map": "3m", "env.batch_envs": 4, "qmix.batch_size": 4, "qmix.buffer_size": 16, "train.steps": STEPS,
-    "train.test_episodes": 1, "method.attack_steps": 3,
+    "train.test_episodes": 1, "method.attack_steps": 3, "method.ramp_start": 0.1, "method.ramp_end": 0.5,
+    "method.attack_fraction": 1.0,
 }  # fmt: skip
 
 
@@ -128,13 +129,15 @@ def test_distance_regularisers_are_zero_for_identical_outputs_and_positive_other
             assert REGULARISERS[name](q, moved, avail, 10.0).item() > 0
 
 
-def test_hinge_is_sadqns_margin_on_the_perturbed_output():
+def test_hinge_is_sadqns_margin_on_the_perturbed_output_in_units_of_the_clean_range():
     # SA-DQN's form is not a distance: it is 0 exactly when the clean greedy action keeps a margin of at
-    # least c over every other available action at the perturbed observation (DESIGN.md: margin 10).
+    # least c over every other available action at the perturbed observation; c and the margin are in
+    # units of the clean action-value range (here 5 - 1 = 4, so margin 0.1 means a lead of 0.4).
     avail = torch.tensor([[True, True, True, False]])
     clean = torch.tensor([[1.0, 5.0, 2.0, 99.0]])  # greedy among the available: action 1
-    assert REGULARISERS["hinge"](clean, torch.tensor([[0.0, 20.0, 9.0, 99.0]]), avail, 10.0).item() == 0.0
-    assert REGULARISERS["hinge"](clean, torch.tensor([[0.0, 10.0, 9.0, 99.0]]), avail, 10.0).item() == pytest.approx(9.0)
+    assert REGULARISERS["hinge"](clean, torch.tensor([[0.0, 20.0, 9.0, 99.0]]), avail, 0.1).item() == 0.0
+    assert REGULARISERS["hinge"](clean, torch.tensor([[0.0, 5.0, 4.8, 99.0]]), avail, 0.1).item() == pytest.approx(0.05)
+    assert REGULARISERS["hinge"](clean, torch.tensor([[0.0, 5.0, 9.0, 99.0]]), avail, 0.1).item() == pytest.approx(1.1)
     assert REGULARISERS["hinge"](clean, clean, avail, 0.0).item() == 0.0  # identical outputs, margin 0: zero
 
 
@@ -149,7 +152,7 @@ def test_policy_reg_adds_kappa_times_the_regulariser(tmp_path, monkeypatch, form
     assert out["kappa"] == pytest.approx(0.1) and out["eps"] == pytest.approx(0.1)
     assert out["regulariser"] > 0 and out["loss"] == pytest.approx(out["td_loss"] + 0.1 * out["regulariser"], rel=1e-5)
     # An "attack" that changes nothing gives identical outputs, and so a zero regulariser.
-    monkeypatch.setattr(method, "worst_case_obs", lambda batch, eps, clean_q=None: batch.obs)
+    monkeypatch.setattr(method, "worst_case_obs", lambda batch, eps, **_: batch.obs)
     assert method.update(batch, STEPS)["regulariser"] == pytest.approx(0.0, abs=1e-6)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from benchmark.config import RunConfig
 from benchmark.qmix.buffer import EpisodeBatch
 from benchmark.qmix.learner import QLearner
@@ -10,6 +12,9 @@ from benchmark.runner import Perturb
 
 class TrainingMethod:
     """Plain QMIX behaviour; robust methods override the hooks they change."""
+
+    # The replay buffer keeps the observations the agents acted on (EpisodeBatch.seen_obs) for `update`.
+    learns_from_seen_obs: ClassVar[bool] = False
 
     def __init__(self, cfg: RunConfig, learner: QLearner) -> None:
         self.cfg, self.learner = cfg, learner
