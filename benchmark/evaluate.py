@@ -22,9 +22,9 @@ EVAL_SEED = 2_000_003  # evaluation episodes are the same battles for every cell
 MAX_PARALLEL = 1024  # environments stepped together while evaluating
 
 
-def load_policy(run_dir: Path, device: torch.device) -> tuple[RunConfig, AgentController]:
+def load_policy(run_dir: Path, device: torch.device, which: str = "last") -> tuple[RunConfig, AgentController]:
     cfg = load_yaml_config(Path(run_dir) / CONFIG_FILE)
-    return cfg, _load_agents(cfg, run_dir, device)
+    return cfg, _load_agents(cfg, run_dir, device, which)
 
 
 def _load_agents(cfg: RunConfig, run_dir: Path, device: torch.device, which: str = "last") -> AgentController:
