@@ -152,8 +152,8 @@ class MethodConfig:
     # policy_reg: loss = TD + kappa * regulariser. "hinge" is SA-DQN's margin form, per (step, agent),
     # with its margin in units of the batch's mean clean action-value range (regularisers.py says why);
     # "kl"/"tv" compare softmax policies instead. Margin 0.05: below the lower quartile of a trained
-    # vanilla policy's own clean gaps in these units (bench/action_gaps.py: 0.054 on 2m_vs_1z, 0.23 on
-    # 3m), so the hinge acts where an attack (nearly) flips a decision rather than reshaping clean
+    # vanilla policy's own clean gaps in these units (bench/action_gaps.py at 250k env steps: 0.054 on
+    # 2m_vs_1z, 0.105 on 3m), so the hinge acts where an attack (nearly) flips a decision rather than reshaping clean
     # preferences. kappa 0.1: about SA-DQN's weight of a sample's hinge gradient relative to its TD
     # gradient (kappa 0.005 on a batch-of-32 sum against a Huber mean, about 0.16), given TD errors of
     # ~0.5 and a unit of ~0.5-0.8 here. The README's method section has the measurements.
