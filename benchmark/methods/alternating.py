@@ -23,7 +23,6 @@ from benchmark.attacks.adversary import AdversaryPerturb, new_adversary
 from benchmark.attacks.adversary_training import AdversaryTrainer, adversary_seed
 from benchmark.config import RunConfig
 from benchmark.methods.perturbing import PerturbingMethod
-from benchmark.qmix.buffer import EpisodeBatch
 from benchmark.qmix.learner import QLearner
 from benchmark.runner import Perturb
 
@@ -66,12 +65,6 @@ class Alternating(PerturbingMethod):
         return AdversaryPerturb(
             self.adversary, self.learner.mac, eps, self.victims, m.clip_obs, m.attack_steps, self.generator, sample=True
         )
-
-    def update(self, batch: EpisodeBatch, env_steps: int) -> dict[str, float]:
-        del env_steps
-        loss, _ = self.learner.td_loss(batch, obs=batch.seen_obs)
-        self.learner.apply(loss)
-        return {"loss": loss.item()}
 
     def state_dict(self) -> dict:
         trainer = self._trainer.state_dict() if self._trainer is not None else self._pending
