@@ -27,7 +27,7 @@ from bench.trainer_timing import fill_buffer, time_iterations
 from benchmark.attacks import ATTACKS, AttackContext
 from benchmark.attacks.adversary import new_adversary
 from benchmark.attacks.adversary_training import AdversaryTrainer
-from benchmark.config import AdversaryConfig, AttackConfig, RunConfig
+from benchmark.config import AttackConfig, RunConfig
 from benchmark.device import configure_threads
 from benchmark.envs import make_env
 from benchmark.methods import METHODS
@@ -85,7 +85,7 @@ def time_attacks(map_name: str, eps: float, envs: int, steps: int, device: str) 
         ctx = AttackContext(mac, eps, torch.Generator(device=dev).manual_seed(0), cfg, None, AttackConfig(adversary_steps=0))
         out[name] = {"s_per_step": acting_seconds_per_step(mac, env, ATTACKS.get(name)(ctx), steps)}
     for kind in ("atla", "paad"):  # one-off cost: PPO iterations against the victim
-        acfg = AdversaryConfig()
+        acfg = cfg.adversary
         trainer = AdversaryTrainer(
             new_adversary(kind, env.info, acfg, 0, dev), mac, make_env("sim", map_name, acfg.rollout_envs, 1, dev),
             acfg, 0, False, AttackConfig().steps, 0,

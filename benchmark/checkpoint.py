@@ -23,6 +23,7 @@ from benchmark.records import atomic_save
 
 STATE_FILE = "last.pt"  # everything needed to resume training
 MODEL_FILE = "model.pt"  # the trained agent and mixer only, for evaluation and sharing
+BEST_MODEL_FILE = "best.pt"  # the same, as of the test round with the best clean greedy win rate
 DIGEST_KEY = "sha256"
 _UNREADABLE = (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError, KeyError, AttributeError, TypeError)
 

@@ -13,7 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from benchmark.cli_params import nonempty_path
-from benchmark.config import RunConfig, load_yaml_config, parse_override
+from benchmark.config import MODEL_CHOICES, RunConfig, load_yaml_config, parse_override
 from benchmark.errors import UserError
 from benchmark.stopping import EXIT_CODE, Terminated, stop_on_sigterm
 
@@ -121,15 +121,20 @@ def _csv_list(kind: type):
 @click.option("--clip/--no-clip", default=None, help="Clip perturbed features to [-1, 1] [default: no clip].")
 @click.option("--pgd-steps", type=int, help="PGD iterations, also PA-AD's actor [default: 10].")
 @click.option("--adversary-steps", type=int, help="Env steps to train a learned attack (atla, paad) [default: 100000].")
-def evaluate(run_dir, episodes, attacks, eps_values, device, victims, clip, pgd_steps, adversary_steps) -> None:
+@click.option(
+    "--model", type=click.Choice(MODEL_CHOICES),
+    help="The run's checkpoint: last (model.pt) or best (best.pt, best clean test round) [default: last].",
+)  # fmt: skip
+def evaluate(run_dir, episodes, attacks, eps_values, device, victims, clip, pgd_steps, adversary_steps, model) -> None:
     """Evaluate a trained run; one eval.csv row per (attack, eps) cell not yet done.
 
     Learned attacks are trained against the run first and kept in RUN_DIR/adversaries for reuse; cells
-    with non-default attack options are recorded as e.g. pgd[victims=1]."""
+    with non-default attack options are recorded as e.g. pgd[victims=1], those of the best checkpoint as
+    e.g. pgd[model=best]."""
     from benchmark.config import AttackConfig
     from benchmark.evaluate import evaluate as run_evaluation
 
-    given = {"victims": victims, "clip": clip, "steps": pgd_steps, "adversary_steps": adversary_steps}
+    given = {"victims": victims, "clip": clip, "steps": pgd_steps, "adversary_steps": adversary_steps, "model": model}
     options = AttackConfig(**{k: v for k, v in given.items() if v is not None})
     rows = run_evaluation(run_dir, episodes, attacks, eps_values, device, options)
     table = Table("attack", "test eps", "episodes", "win rate", "mean return", title=escape(str(run_dir)))

@@ -82,6 +82,7 @@ class QMixConfig:
 # Attack defaults shared by test-time attacks (AttackConfig) and training methods (MethodConfig).
 PGD_STEPS = 10  # the issue's default; public SA-DQN/PA-AD code uses up to 30 iterations
 VICTIMS_ALL = 0  # `victims` value meaning "every agent" (the study's dense attack)
+MODEL_CHOICES = ("last", "best")  # the victim checkpoints an evaluation may load
 
 
 @dataclass(frozen=True)
@@ -97,8 +98,12 @@ class AttackConfig:
     # in the victim's run directory and reused. 100k is the scale of the study's short runs, not a claim
     # of convergence: an adversary trained longer is stronger.
     adversary_steps: int = 100_000
+    # The victim's checkpoint: "last" (model.pt, the end of training) or "best" (best.pt, the test round
+    # with the best clean greedy win rate).
+    model: str = "last"
 
     def __post_init__(self) -> None:
+        _require(self.model in MODEL_CHOICES, f"model must be {' or '.join(MODEL_CHOICES)}, got {self.model!r}")
         _require(self.steps >= 1, f"attack steps must be >= 1, got {self.steps}")
         _require(self.victims >= 0, f"victims must be >= 0 (0 = all agents), got {self.victims}")
         _require(self.adversary_steps >= 0, f"adversary steps must be >= 0, got {self.adversary_steps}")
@@ -108,9 +113,9 @@ class AttackConfig:
 class AdversaryConfig:
     """PPO settings of the learned adversaries (ATLA, PA-AD): MAPPO-style, shared actor, state critic.
 
-    Reference values of public robust-MARL code (DESIGN.md): hidden 64, gamma 0.98, GAE lambda 0.9, clip
-    0.2, 10 epochs. lr, entropy and value coefficients, grad clip and init std are MAPPO's SMAC defaults
-    (Yu et al. 2022).
+    Hidden 64, gamma 0.98, GAE lambda 0.9, clip 0.2 and 10 epochs are the values of the study's co-authors'
+    robust-MARL code. lr, value coefficient, grad clip and init std are MAPPO's SMAC defaults (Yu et al.
+    2022). The same settings serve the adversaries trained inside atla/paad and the test-time attacks.
     """
 
     hidden: int = 64
@@ -119,11 +124,20 @@ class AdversaryConfig:
     clip: float = 0.2
     epochs: int = 10
     lr: float = 5e-4
-    entropy_coef: float = 0.01
+    # No entropy bonus, as ATLA's adversary (adv_entropy_coeff 0 in every ATLA config; PA-AD's MuJoCo
+    # configs use 1e-5 to 1e-3). The bonus is summed over the action's dimensions (obs_dim for atla), so
+    # MAPPO's 0.01 kept the Gaussian's std from shrinking: the adversary's sampled perturbations stayed
+    # near random sign noise and its mean action (what evaluation uses) was not what it trained to execute.
+    entropy_coef: float = 0.0
     value_coef: float = 1.0
     grad_norm_clip: float = 10.0
     init_log_std: float = 0.0
     rollout_envs: int = 8  # episodes per PPO iteration
+
+    def __post_init__(self) -> None:
+        _require(self.entropy_coef >= 0, f"adversary.entropy_coef must be >= 0, got {self.entropy_coef}")
+        _require(self.rollout_envs >= 1, f"adversary.rollout_envs must be >= 1, got {self.rollout_envs}")
+        _require(self.epochs >= 1, f"adversary.epochs must be >= 1, got {self.epochs}")
 
 
 @dataclass(frozen=True)
@@ -131,21 +145,33 @@ class MethodConfig:
     name: str = "vanilla"
     train_eps: float = 0.0  # L-inf radius of training-time perturbations (0 for vanilla)
     # eps (and policy_reg's kappa) grow linearly from 0 to their full value between these fractions of
-    # train.steps: SA-DQN (Zhang et al. NeurIPS 2020) and ATLA (Zhang et al. ICLR 2021) ramp eps from 0
-    # after a clean start, since perturbing a policy that knows nothing yet only slows learning. Fractions
-    # rather than step counts, so a short run ramps as a long one does.
-    ramp_start: float = 0.1
-    ramp_end: float = 0.5
+    # train.steps, after a clean start, since perturbing a policy that knows nothing yet only slows
+    # learning. 25% -> 92% is SA-DQN's schedule (Zhang et al. NeurIPS 2020: from 1.5M to 5.5M of 6M
+    # frames) for both its adversarial-training baseline and its regulariser. ATLA ramps over its first 30%
+    # instead, but a QMIX agent is still mostly random there (epsilon anneals over 100k env steps), so one
+    # schedule for every method keeps them at the same eps at every step. Fractions rather than step
+    # counts, so a short run ramps as a long one does.
+    ramp_start: float = 0.25
+    ramp_end: float = 0.92
     # adv_train and policy_reg: the inner maximiser, and its PGD iterations (FGSM is one step).
     attack: str = "pgd"
     attack_steps: int = PGD_STEPS
     victims: int = VICTIMS_ALL  # agents perturbed per training episode; 0 = all
     clip_obs: bool = False  # clip perturbed features to [-1, 1], as AttackConfig.clip
-    # policy_reg: loss = TD + kappa * regulariser. kappa 0.1 and hinge margin 10 are the public reference
-    # values (DESIGN.md); "hinge" is SA-DQN's margin form, "kl"/"tv" compare softmax policies instead.
+    # adv_train: each environment step is attacked with this probability, for acting and for learning
+    # alike (SA-DQN's adv_ratio 0.5): half the data stays clean, so clean play is still learned.
+    attack_fraction: float = 0.5
+    # policy_reg: loss = TD + kappa * regulariser. "hinge" is SA-DQN's margin form, per (step, agent),
+    # with its margin in units of the batch's mean clean action-value range (regularisers.py says why);
+    # "kl"/"tv" compare softmax policies instead. Margin 0.05: below the lower quartile of a trained
+    # vanilla policy's own clean gaps in these units (bench/action_gaps.py at 250k env steps: 0.054 on
+    # 2m_vs_1z, 0.105 on 3m), so the hinge acts where an attack (nearly) flips a decision rather than reshaping clean
+    # preferences. kappa 0.1: about SA-DQN's weight of a sample's hinge gradient relative to its TD
+    # gradient (kappa 0.005 on a batch-of-32 sum against a Huber mean, about 0.16), given TD errors of
+    # ~0.5 and a unit of ~0.5-0.8 here. The README's method section has the measurements.
     kappa: float = 0.1
     regulariser: str = "hinge"
-    hinge_margin: float = 10.0
+    hinge_margin: float = 0.05
     # atla/paad: alternate N adversary PPO iterations against frozen QMIX with M QMIX iterations under the
     # adversary (Zhang et al. ICLR 2021 alternate the two learners; equal shares keep the adversary's extra
     # env steps equal to QMIX's).
@@ -161,6 +187,9 @@ class MethodConfig:
         _require(self.attack in ("fgsm", "pgd"), f"method.attack must be fgsm or pgd, got {self.attack!r}")
         _require(self.attack_steps >= 1, f"method.attack_steps must be >= 1, got {self.attack_steps}")
         _require(self.victims >= 0, f"method.victims must be >= 0 (0 = all agents), got {self.victims}")
+        _require(
+            0 <= self.attack_fraction <= 1, f"method.attack_fraction must be in [0, 1], got {self.attack_fraction}"
+        )
         _require(self.kappa >= 0, f"method.kappa must be >= 0, got {self.kappa}")
         _require(
             self.regulariser in ("hinge", "kl", "tv"),
@@ -209,6 +238,7 @@ class RunConfig:
     env: EnvConfig = field(default_factory=EnvConfig)
     qmix: QMixConfig = field(default_factory=QMixConfig)
     method: MethodConfig = field(default_factory=MethodConfig)
+    adversary: AdversaryConfig = field(default_factory=AdversaryConfig)  # atla/paad's and the learned attacks'
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def to_dict(self) -> dict[str, Any]:

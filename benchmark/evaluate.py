@@ -25,15 +25,17 @@ EVAL_SEED = 2_000_003  # evaluation episodes are the same battles for every cell
 MAX_PARALLEL = 1024  # environments stepped together while evaluating
 
 
-def load_policy(run_dir: Path, device: torch.device) -> tuple[RunConfig, AgentController]:
+def load_policy(run_dir: Path, device: torch.device, which: str = "last") -> tuple[RunConfig, AgentController]:
     cfg = load_yaml_config(Path(run_dir) / CONFIG_FILE)
-    return cfg, _load_agents(cfg, run_dir, device)
+    return cfg, _load_agents(cfg, run_dir, device, which)
 
 
-def _load_agents(cfg: RunConfig, run_dir: Path, device: torch.device) -> AgentController:
-    """The trained agents of a run. Their sizes come from the map table, which every backend must match
-    (sc2 checks it), so no environment (on sc2: a StarCraft II game) is started just to learn them."""
-    model = checkpoint.load(Path(run_dir) / CHECKPOINT_DIR / checkpoint.MODEL_FILE, device)
+def _load_agents(cfg: RunConfig, run_dir: Path, device: torch.device, which: str = "last") -> AgentController:
+    """The trained agents of a run (`which`: the last or the best checkpoint). Their sizes come from the map
+    table, which every backend must match (sc2 checks it), so no environment (on sc2: a StarCraft II game)
+    is started just to learn them."""
+    name = checkpoint.BEST_MODEL_FILE if which == "best" else checkpoint.MODEL_FILE
+    model = checkpoint.load(Path(run_dir) / CHECKPOINT_DIR / name, device)
     mac = AgentController(MAPS.get(cfg.env.map).info(), cfg.qmix, device)
     try:
         mac.agent.load_state_dict(model["agent"])
@@ -78,7 +80,7 @@ def _evaluate_locked(
 ) -> list[dict]:
     cfg = load_yaml_config(run_dir / CONFIG_FILE)
     device = resolve_device(device_name or cfg.train.device)
-    mac = _load_agents(cfg, run_dir, device)
+    mac = _load_agents(cfg, run_dir, device, options.model)
     configure_threads(cfg.train.threads)
     if options.victims > mac.info.n_agents:
         raise UserError(f"--victims must be at most the map's {mac.info.n_agents} agents, got {options.victims}")

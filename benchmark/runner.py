@@ -57,7 +57,7 @@ class EpisodeRunner:
     @torch.no_grad()
     def _collect(self, epsilon: float, perturb: Perturb | None) -> tuple[EpisodeBatch, EpisodeStats]:
         env, info = self.env, self.env.info
-        batch = EpisodeBatch.empty(info, env.batch_size, env.device)
+        batch = EpisodeBatch.empty(info, env.batch_size, env.device, seen=perturb is not None)
         current = env.reset()
         hidden = self.mac.initial_hidden(env.batch_size)
         prev = torch.full((env.batch_size, info.n_agents), -1, dtype=torch.long, device=env.device)
@@ -66,6 +66,8 @@ class EpisodeRunner:
         _record_obs(batch, 0, current, active)
         for t in range(info.episode_limit):
             seen = current.obs if perturb is None else perturb(current.obs, prev, hidden, current.avail)
+            if batch.seen_obs is not None:
+                batch.seen_obs[:, t] = seen * active.view(-1, 1, 1)
             q, hidden = self.mac.step_q(seen, prev, hidden)
             actions = epsilon_greedy(q, current.avail, epsilon, self.generator)
             reward, terminated, step_info = env.step(actions)
@@ -99,3 +101,5 @@ def _record_obs(batch: EpisodeBatch, t: int, observation: tuple, active: torch.T
     batch.obs[:, t] = obs * active.view(-1, 1, 1)
     batch.state[:, t] = state * active.view(-1, 1)
     batch.avail[:, t] = avail & active.view(-1, 1, 1)
+    if batch.seen_obs is not None:  # overwritten by the perturbed one if the agents act on this step
+        batch.seen_obs[:, t] = batch.obs[:, t]

@@ -5,7 +5,7 @@ API (used by `robust-qmix sweep`, the launchers in benchmark/launchers/ and `reg
 
 - `Preset` (frozen): name, backend, maps, methods ((method, (train_eps, ...)), ...), seeds, steps,
   settings ({"section.key": value} applied to every run, as `--set`), and the evaluation plan: attacks,
-  eps, episodes, adversary_steps. `load_preset(name_or_path)` reads `benchmark/presets/NAME.yaml` or a
+  eps, episodes, adversary_steps, models (the checkpoints evaluated: last and/or best). `load_preset(name_or_path)` reads `benchmark/presets/NAME.yaml` or a
   YAML file; `preset_names()` lists the shipped ones (in `PRESETS_DIR`).
 - `Cell` (frozen): run_dir (ROOT/backend/map/method/eps{E:g}/seed{S}), config (RunConfig), attacks, eps,
   episodes, adversary_steps. `plan(preset, root, backend=None) -> list[Cell]`, in a fixed order.
@@ -33,7 +33,7 @@ PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 # Settings the grid itself decides; a preset's `settings` may not override them.
 GRID_KEYS = ("env.backend", "env.map", "method.name", "method.train_eps", "train.seed", "train.steps")
 PRESET_KEYS = ("backend", "maps", "methods", "seeds", "steps", "settings", "eval")
-EVAL_KEYS = ("attacks", "eps", "episodes", "adversary_steps")
+EVAL_KEYS = ("attacks", "eps", "episodes", "adversary_steps", "models")
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,7 @@ class Preset:
     eps: tuple[float, ...]
     episodes: int
     adversary_steps: int
+    models: tuple[str, ...] = ("last",)
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -62,10 +63,12 @@ class Cell:
     eps: tuple[float, ...]
     episodes: int
     adversary_steps: int
+    models: tuple[str, ...] = ("last",)
 
     @property
-    def attack_options(self) -> AttackConfig:
-        return AttackConfig(adversary_steps=self.adversary_steps)
+    def attack_options(self) -> tuple[AttackConfig, ...]:
+        """One set of options per checkpoint evaluated."""
+        return tuple(AttackConfig(adversary_steps=self.adversary_steps, model=m) for m in self.models)
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,7 @@ def preset_from_dict(name: str, data: Any) -> Preset:
         eps=each(evals.get("eps", [0.0]), float, "eval.eps"),
         episodes=one(evals.get("episodes", 32), int, "eval.episodes"),
         adversary_steps=one(evals.get("adversary_steps", defaults.adversary_steps), int, "eval.adversary_steps"),
+        models=each(evals.get("models", [defaults.model]), str, "eval.models"),
     )
 
 
@@ -157,7 +161,9 @@ def _validate(p: Preset) -> None:
     clash = sorted(set(p.settings) & set(GRID_KEYS))
     _require(not clash, f"{where}: settings may not set {', '.join(clash)} (the grid decides them)")
     RunConfig().with_overrides(p.settings)  # unknown keys and bad values fail now, not mid-sweep
-    AttackConfig(adversary_steps=p.adversary_steps)
+    _require(bool(p.models), f"{where}: eval.models must not be empty")
+    for model in p.models:
+        AttackConfig(adversary_steps=p.adversary_steps, model=model)
 
 
 def _check_backend(backend: str, where: str = "") -> None:
@@ -206,7 +212,10 @@ def plan(preset: Preset, root: Path, backend: str | None = None) -> list[Cell]:
                         "method.train_eps": train_eps, "train.seed": seed, "train.steps": preset.steps,
                     })  # fmt: skip
                     cells.append(
-                        Cell(Path(root) / run_relpath(cfg), cfg, preset.attacks, preset.eps, preset.episodes, preset.adversary_steps)
+                        Cell(
+                            Path(root) / run_relpath(cfg), cfg, preset.attacks, preset.eps, preset.episodes,
+                            preset.adversary_steps, preset.models,
+                        )  # fmt: skip
                     )
     return cells
 
@@ -238,8 +247,8 @@ def missing_evaluations(cell: Cell) -> list[tuple[str, float]]:
     from benchmark.eval_records import done_cells
 
     done = done_cells(cell.run_dir)
-    options = cell.attack_options
-    return [(a, e) for a in cell.attacks for e in cell.eps if (attack_label(a, options), e) not in done]
+    labels = [attack_label(a, options) for options in cell.attack_options for a in cell.attacks]
+    return [(label, e) for label in labels for e in cell.eps if (label, e) not in done]
 
 
 def cell_done(cell: Cell) -> bool:
@@ -259,7 +268,8 @@ def run_cell(cell: Cell) -> CellResult:
         if not cell_trained(cell):
             train(cell.config, cell.run_dir)  # refuses a directory holding a different run
         if missing_evaluations(cell):
-            evaluate(cell.run_dir, cell.episodes, cell.attacks, cell.eps, None, cell.attack_options)
+            for options in cell.attack_options:  # each skips the cells already in eval.csv
+                evaluate(cell.run_dir, cell.episodes, cell.attacks, cell.eps, None, options)
         error = None
     except Exception as err:  # noqa: BLE001 - a sweep reports a failed cell and goes on with the others
         error = _one_line(err)

@@ -48,6 +48,7 @@ class Progress:
     last_checkpoint: int = 0
     wall_seconds: float = 0.0
     losses: list[float] = field(default_factory=list)
+    best_test: list[float] | None = None  # (win rate, return) of the test round saved as best.pt
 
 
 # Called after every iteration with the progress, and with the new train.csv row after a test round.
@@ -75,7 +76,9 @@ class Trainer:
         self.mac = AgentController(info, cfg.qmix, self.device)
         self.learner = QLearner(self.mac, info.state_shape, cfg.qmix)
         self.method = method_cls(cfg, self.learner)
-        self.buffer = ReplayBuffer(info, cfg.qmix.buffer_size, self.device, seed + BUFFER_SEED)
+        self.buffer = ReplayBuffer(
+            info, cfg.qmix.buffer_size, self.device, seed + BUFFER_SEED, store_seen=self.method.learns_from_seen_obs
+        )
         self.runner = EpisodeRunner(self.env, self.mac, seed + ACTION_SEED)
         self.test_runner = EpisodeRunner(self.test_env, self.mac, seed + TEST_ACTION_SEED)
         self.progress = Progress()
@@ -151,7 +154,16 @@ class Trainer:
         p.losses, p.last_test = [], p.env_steps
         self.rows.append(row)
         write_csv(self.run_dir / TRAIN_FILE, self.rows, TRAIN_COLUMNS)
+        self._keep_if_best(row)
         return row
+
+    def _keep_if_best(self, row: dict) -> None:
+        """Save the model as best.pt when this round's clean greedy win rate (then return) beats every earlier
+        round's: the validation choice pymarl's logs and papers report, beside the last model."""
+        score = [row["test_win_rate"], row["test_return"]]
+        if self.progress.best_test is None or score > self.progress.best_test:
+            self.progress.best_test = score
+            checkpoint.save(self.run_dir / CHECKPOINT_DIR / checkpoint.BEST_MODEL_FILE, self.model_state())
 
     # -- checkpoints ----------------------------------------------------------------------------------
     def save_checkpoint(self) -> None:

@@ -22,7 +22,8 @@ from benchmark.train import Trainer
 STEPS = 10_000  # train.steps: only sets where the eps ramp lies (ramp_start 0.1 -> step 1000, ramp_end 0.5 -> 5000)
 TINY = {
     "env.map": "3m", "env.batch_envs": 4, "qmix.batch_size": 4, "qmix.buffer_size": 16, "train.steps": STEPS,
-    "train.test_episodes": 1, "method.attack_steps": 3,
+    "train.test_episodes": 1, "method.attack_steps": 3, "method.ramp_start": 0.1, "method.ramp_end": 0.5,
+    "method.attack_fraction": 1.0,
 }  # fmt: skip
 
 
@@ -128,13 +129,15 @@ def test_distance_regularisers_are_zero_for_identical_outputs_and_positive_other
             assert REGULARISERS[name](q, moved, avail, 10.0).item() > 0
 
 
-def test_hinge_is_sadqns_margin_on_the_perturbed_output():
+def test_hinge_is_sadqns_margin_on_the_perturbed_output_in_units_of_the_clean_range():
     # SA-DQN's form is not a distance: it is 0 exactly when the clean greedy action keeps a margin of at
-    # least c over every other available action at the perturbed observation (DESIGN.md: margin 10).
+    # least c over every other available action at the perturbed observation; c and the margin are in
+    # units of the clean action-value range (here 5 - 1 = 4, so margin 0.1 means a lead of 0.4).
     avail = torch.tensor([[True, True, True, False]])
     clean = torch.tensor([[1.0, 5.0, 2.0, 99.0]])  # greedy among the available: action 1
-    assert REGULARISERS["hinge"](clean, torch.tensor([[0.0, 20.0, 9.0, 99.0]]), avail, 10.0).item() == 0.0
-    assert REGULARISERS["hinge"](clean, torch.tensor([[0.0, 10.0, 9.0, 99.0]]), avail, 10.0).item() == pytest.approx(9.0)
+    assert REGULARISERS["hinge"](clean, torch.tensor([[0.0, 20.0, 9.0, 99.0]]), avail, 0.1).item() == 0.0
+    assert REGULARISERS["hinge"](clean, torch.tensor([[0.0, 5.0, 4.8, 99.0]]), avail, 0.1).item() == pytest.approx(0.05)
+    assert REGULARISERS["hinge"](clean, torch.tensor([[0.0, 5.0, 9.0, 99.0]]), avail, 0.1).item() == pytest.approx(1.1)
     assert REGULARISERS["hinge"](clean, clean, avail, 0.0).item() == 0.0  # identical outputs, margin 0: zero
 
 
@@ -149,7 +152,7 @@ def test_policy_reg_adds_kappa_times_the_regulariser(tmp_path, monkeypatch, form
     assert out["kappa"] == pytest.approx(0.1) and out["eps"] == pytest.approx(0.1)
     assert out["regulariser"] > 0 and out["loss"] == pytest.approx(out["td_loss"] + 0.1 * out["regulariser"], rel=1e-5)
     # An "attack" that changes nothing gives identical outputs, and so a zero regulariser.
-    monkeypatch.setattr(method, "worst_case_obs", lambda batch, eps, clean_q=None: batch.obs)
+    monkeypatch.setattr(method, "worst_case_obs", lambda batch, eps, **_: batch.obs)
     assert method.update(batch, STEPS)["regulariser"] == pytest.approx(0.0, abs=1e-6)
 
 
@@ -227,3 +230,111 @@ def test_a_recorded_rollout_holds_only_the_last_collected_batch():
     batch, _ = trainer.runner.run(epsilon=0.0, perturb=recorder)
     assert len(recorder.actions) == int(batch.filled.sum(dim=1).max())  # the batch's steps, nothing before
     build_rollout(adversary, batch, recorder, AdversaryConfig())  # aligned: builds without shape errors
+
+
+# -- faithful to the originals (issue 11) ------------------------------------------------------------------
+@pytest.mark.parametrize("method", ["atla", "paad"])
+def test_alternating_methods_learn_from_the_observations_their_adversary_perturbed(tmp_path, monkeypatch, method):
+    trainer = make_trainer(tmp_path, method, 0.1, **{"method.adversary_iters": 1, "method.agent_iters": 1})
+    batch = fill(trainer, STEPS)
+    # The buffer kept what the agents saw: inside the ball, and really moved on the steps that happened.
+    delta = (batch.seen_obs - batch.obs).abs()
+    steps = torch.cat([batch.filled, torch.zeros_like(batch.filled[:, :1])], dim=1).bool()
+    assert delta.amax() <= 0.1 + 1e-6 and delta[steps].amax() > 0.05
+    given = []
+    td_loss = trainer.learner.td_loss
+
+    def spy(batch, obs=None):
+        given.append(obs)
+        return td_loss(batch, obs=obs)
+
+    monkeypatch.setattr(trainer.learner, "td_loss", spy)
+    out = trainer.method.update(batch, STEPS)
+    assert given[-1] is not None and torch.equal(given[-1], batch.seen_obs)  # the update's input is the perturbed one
+    # ... and its loss is the TD loss on those inputs with clean targets, not the clean-only loss.
+    assert out["loss"] != pytest.approx(td_loss(batch)[0].item(), rel=1e-4)
+
+
+def test_seen_observations_survive_a_checkpoint_of_the_buffer(tmp_path):
+    trainer = make_trainer(tmp_path, "atla", 0.1, **{"method.adversary_iters": 1, "method.agent_iters": 1})
+    fill(trainer, STEPS)
+    again = make_trainer(tmp_path / "again", "atla", 0.1)
+    again.buffer.load_state_dict(trainer.buffer.state_dict())
+    assert torch.equal(again.buffer.data.seen_obs, trainer.buffer.data.seen_obs)
+    assert not torch.equal(again.buffer.data.seen_obs[: again.buffer.size], again.buffer.data.obs[: again.buffer.size])
+
+
+def test_adv_train_attacks_a_random_fraction_of_the_steps_in_acting_and_learning(tmp_path):
+    trainer = make_trainer(tmp_path, "adv_train", 0.2, **{"method.attack_fraction": 0.5, "env.batch_envs": 16})
+    perturb = trainer.method.collect_perturb(STEPS)
+    moved = []
+
+    def spy(obs, prev, hidden, avail):
+        out = perturb(obs, prev, hidden, avail)
+        moved.append((out - obs).abs().amax(dim=-1) > 0)  # [B, A]: which agents were perturbed at this step
+        return out
+
+    batch, _ = trainer.runner.run(epsilon=0.0, perturb=spy)
+    moved = torch.stack(moved, dim=1)  # [B, T, A]
+    live = batch.filled[:, : moved.shape[1]].bool()
+    assert (moved.all(dim=-1) | ~moved.any(dim=-1)).all()  # a step is attacked for all its agents or none
+    assert 0.3 < moved.any(dim=-1)[live].float().mean() < 0.7
+    trainer.buffer.insert(batch)
+    sample = trainer.buffer.sample(4)
+    worst = trainer.method.worst_case_obs(sample, 0.2, fraction=0.5)
+    step_moved = (worst - sample.obs).abs().amax(dim=(-1, -2))[:, :-1] > 0
+    assert 0.3 < step_moved[sample.filled.bool()].float().mean() < 0.7
+
+
+def test_adv_train_follows_sadqns_schedule_by_default():
+    # SA-DQN: half of the steps attacked; eps from 0 at 25% of training to full at ~92% (1.5M-5.5M of 6M).
+    m = RunConfig().method
+    assert (m.attack_fraction, m.ramp_start, m.ramp_end) == (0.5, 0.25, 0.92)
+
+
+def test_the_hinge_is_inactive_when_the_greedy_lead_survives_the_worst_perturbation(tmp_path):
+    # A policy whose Q-values ignore the input and lead with one action by far more than the margin: no
+    # perturbation can shrink the lead, so the penalty must be exactly zero at full eps.
+    trainer = make_trainer(tmp_path, "policy_reg", 0.1, **{"method.kappa": 1.0})
+    head = list(trainer.mac.agent.modules())[-1]
+    with torch.no_grad():
+        head.weight.zero_()
+        head.bias.copy_(torch.arange(head.bias.numel(), dtype=torch.float32))  # action i is worth i
+    out = trainer.method.update(fill(trainer, STEPS), STEPS)
+    assert out["kappa"] == pytest.approx(1.0) and out["regulariser"] == 0.0
+
+
+def test_the_hinge_cannot_be_satisfied_by_inflating_q():
+    # The collapse measured on 2m_vs_1z: per-agent Q inflated ~14x (the mixer absorbs the scale) turned a
+    # small lead into one above an absolute margin. In units of the clean range the penalty is unchanged.
+    avail = torch.ones(2, 5, dtype=torch.bool)
+    clean = torch.tensor([[0.0, 0.2, 0.1, 0.3, 0.25], [1.0, 0.4, 0.2, 0.3, 0.1]])
+    perturbed = clean + torch.tensor([[0.0, 0.0, 0.0, -0.04, 0.0], [-0.58, 0.0, 0.0, 0.0, 0.0]])
+    penalty = REGULARISERS["hinge"](clean, perturbed, avail, 0.05)
+    assert (penalty > 0).all()
+    for scale in (14.0, 1e3):
+        assert torch.allclose(REGULARISERS["hinge"](scale * clean, scale * perturbed, avail, 0.05), penalty, rtol=1e-4)
+
+
+def test_policy_regs_inner_attack_maximises_the_hinges_margin(tmp_path, monkeypatch):
+    trainer = make_trainer(tmp_path, "policy_reg", 0.1)
+    used = []
+    original = trainer.method.worst_case_obs
+
+    def spy(batch, eps, **kwargs):
+        used.append(kwargs.get("loss"))
+        return original(batch, eps, **kwargs)
+
+    monkeypatch.setattr(trainer.method, "worst_case_obs", spy)
+    batch = fill(trainer, STEPS)
+    trainer.method.update(batch, STEPS)
+    from benchmark.attacks.objectives import greedy_margin
+
+    assert used == [greedy_margin]
+
+
+def test_adversary_settings_are_part_of_the_run_config_without_an_entropy_bonus(tmp_path):
+    assert RunConfig().to_dict()["adversary"]["entropy_coef"] == 0.0  # as ATLA's adversary
+    trainer = make_trainer(tmp_path, "atla", 0.1, **{"adversary.entropy_coef": 0.02, "adversary.rollout_envs": 2})
+    assert trainer.method.adversary_cfg.entropy_coef == 0.02
+    assert trainer.method.trainer.env.batch_size == 2

@@ -49,13 +49,14 @@ ATTACKS.add("atla", lambda ctx: learned_perturb("atla", ctx))
 ATTACKS.add("paad", lambda ctx: learned_perturb("paad", ctx))
 
 # Options that change what each attack does, for labelling evaluation cells (see attack_label).
+# `model` (which checkpoint of the victim) matters to every cell.
 RELEVANT_OPTIONS = {
-    "none": (),
-    "random": ("victims", "clip"),
-    "fgsm": ("victims", "clip"),
-    "pgd": ("steps", "victims", "clip"),
-    "atla": ("adversary_steps", "victims", "clip"),
-    "paad": ("steps", "adversary_steps", "victims", "clip"),
+    "none": ("model",),
+    "random": ("victims", "clip", "model"),
+    "fgsm": ("victims", "clip", "model"),
+    "pgd": ("steps", "victims", "clip", "model"),
+    "atla": ("adversary_steps", "victims", "clip", "model"),
+    "paad": ("steps", "adversary_steps", "victims", "clip", "model"),
 }
 
 

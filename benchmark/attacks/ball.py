@@ -3,6 +3,7 @@ to the attacked agents and, optionally, to SMAC's valid feature range."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -69,3 +70,27 @@ class VictimSelector:
         """[..., A] bool with exactly k True per row, uniformly at random (k > 0: k = 0 needs no mask)."""
         scores = torch.rand(shape, generator=self.generator, device=self.generator.device)
         return scores.argsort(dim=-1).argsort(dim=-1) < self.k
+
+
+# prev_actions [..., A] -> the agents to attack at this step [..., A] bool, or None for all of them.
+Victims = Callable[[torch.Tensor], "torch.Tensor | None"]
+
+
+def step_coins(shape: torch.Size | tuple[int, ...], fraction: float, generator: torch.Generator) -> torch.Tensor:
+    """[*shape, 1] bool, each True with probability `fraction`: which (environment, step) pairs are attacked."""
+    return torch.rand((*shape, 1), generator=generator, device=generator.device) < fraction
+
+
+class AttackedSteps:
+    """Victims thinned to a random fraction of the steps (SA-DQN's adv_ratio): at each step each
+    environment is attacked with probability `fraction`, its victims all together."""
+
+    def __init__(self, victims: VictimSelector, fraction: float, generator: torch.Generator) -> None:
+        self.victims, self.fraction, self.generator = victims, fraction, generator
+
+    def __call__(self, prev_actions: torch.Tensor) -> torch.Tensor | None:
+        mask = self.victims(prev_actions)
+        if self.fraction >= 1:
+            return mask
+        coins = step_coins(prev_actions.shape[:-1], self.fraction, self.generator).expand(prev_actions.shape)
+        return coins if mask is None else mask & coins

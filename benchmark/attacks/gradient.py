@@ -13,13 +13,15 @@ from dataclasses import dataclass
 
 import torch
 
-from benchmark.attacks.ball import Ball, VictimSelector
+from benchmark.attacks.ball import Ball, Victims
 from benchmark.attacks.objectives import greedy_preference_loss
 from benchmark.qmix.controller import AgentController, greedy_actions
 from benchmark.runner import Perturb
 
 # Perturbed observations -> a per-element value the attack maximises (summed before differentiating).
 Objective = Callable[[torch.Tensor], torch.Tensor]
+# (Q-values, available actions, clean greedy actions) -> a per-element value the attack maximises.
+GreedyLoss = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ def step_perturb(
     attack: GradientAttack,
     mac: AgentController,
     eps: float,
-    victims: VictimSelector,
+    victims: Victims,
     clip: bool,
     generator: torch.Generator,
 ) -> Perturb:
@@ -86,12 +88,14 @@ def perturb_episodes(
     ball: Ball,
     generator: torch.Generator,
     clean_q: torch.Tensor | None = None,
+    loss: GreedyLoss = greedy_preference_loss,
 ) -> torch.Tensor:
     """Worst-case observations [B, T+1, A, obs_dim] for whole episodes against the current agent network.
 
     The perturbation of every step is optimised jointly, since through the GRU it also moves later
-    decisions; the greedy actions are those on the clean episode (from `clean_q` when the caller has it).
+    decisions; the greedy actions are those on the clean episode (from `clean_q` when the caller has it),
+    and the attack maximises `loss` of the perturbed Q-values against them.
     """
     with torch.no_grad():
         greedy = greedy_actions(mac.sequence_q(obs, prev) if clean_q is None else clean_q.detach(), avail)
-    return attack.run(lambda x: greedy_preference_loss(mac.sequence_q(x, prev), avail, greedy), ball, generator)
+    return attack.run(lambda x: loss(mac.sequence_q(x, prev), avail, greedy), ball, generator)

@@ -13,7 +13,7 @@ from benchmark.attacks.adversary import AdversaryPerturb, new_adversary
 from benchmark.attacks.adversary_training import AdversaryTrainer, adversary_seed
 from benchmark.attacks.ball import VictimSelector
 from benchmark.attacks.context import AttackContext
-from benchmark.config import AdversaryConfig, AttackConfig
+from benchmark.config import AttackConfig
 from benchmark.errors import UserError
 from benchmark.runner import Perturb
 
@@ -27,6 +27,8 @@ def adversary_file(kind: str, eps: float, options: AttackConfig) -> str:
         parts.append(f"actor{options.steps}")
     if options.clip:
         parts.append("clip")
+    if options.model != "last":
+        parts.append(options.model)
     return "_".join(parts) + ".pt"
 
 
@@ -49,7 +51,7 @@ def _trained(kind: str, ctx: AttackContext) -> AdversaryTrainer:
 
 
 def _train_or_load(kind: str, ctx: AttackContext) -> AdversaryTrainer:
-    cfg, options, mac = AdversaryConfig(), ctx.options, ctx.mac
+    cfg, options, mac = ctx.cfg.adversary, ctx.options, ctx.mac
     adversary = new_adversary(kind, mac.info, cfg, adversary_seed(ctx.cfg), mac.device)
     trainer = AdversaryTrainer.for_run(adversary, mac, ctx.cfg, cfg, options.victims, options.clip, options.steps)
     path = None if ctx.run_dir is None else Path(ctx.run_dir) / ADVERSARY_DIR / adversary_file(kind, ctx.eps, options)

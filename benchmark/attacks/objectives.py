@@ -31,6 +31,16 @@ def greedy_preference_loss(q: torch.Tensor, avail: torch.Tensor, greedy: torch.T
     return -available_log_policy(q, avail).gather(-1, greedy.unsqueeze(-1)).squeeze(-1)
 
 
+def greedy_margin(q: torch.Tensor, avail: torch.Tensor, greedy: torch.Tensor) -> torch.Tensor:
+    """max_{y != a*} Q(y) - Q(a*) over available actions [...]: negative while the greedy action a* leads
+    (SA-DQN's logits_margin, which its PGD maximises for its hinge regulariser). 0 where an agent has no
+    choice (fewer than two available actions: dead, or a padded step)."""
+    chosen = q.gather(-1, greedy.unsqueeze(-1)).squeeze(-1)
+    others = avail & ~F.one_hot(greedy, avail.shape[-1]).bool()
+    margin = available_logits(q, others).max(dim=-1).values - chosen
+    return torch.where(avail.sum(dim=-1) > 1, margin, torch.zeros_like(margin))
+
+
 def direction_objective(q: torch.Tensor, avail: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
     """<pi(.|x), d>: how far the victim's action distribution moves along a direction d [..., n_actions]
     (PA-AD's actor; the clean policy's term is a constant and is left out)."""

@@ -3,7 +3,10 @@ Pattanaik et al. 2018 and SA-DQN's adversarial-training baseline).
 
 Agents act on observations perturbed by FGSM/PGD against the current network, and learn from episodes
 re-perturbed against the network being updated; TD targets come from the clean observations. eps ramps
-from 0 to train_eps (MethodConfig.ramp_*).
+from 0 to train_eps (MethodConfig.ramp_*), and only a random method.attack_fraction of the steps is
+attacked, in acting and in learning (SA-DQN's adv_ratio). SA-DQN's own baseline perturbs acting only and
+learns from the clean states it stores; re-perturbing the update's inputs is Pattanaik et al.'s and
+Madry et al.'s form, which is what lets the network learn to act well on perturbed inputs.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from benchmark.runner import Perturb
 
 class AdvTrain(PerturbingMethod):
     def collect_perturb(self, env_steps: int) -> Perturb | None:
-        return self.gradient_perturb(self.eps_at(env_steps))
+        return self.gradient_perturb(self.eps_at(env_steps), self.cfg.method.attack_fraction)
 
     def update(self, batch: EpisodeBatch, env_steps: int) -> dict[str, float]:
         eps = self.eps_at(env_steps)
-        loss, _ = self.learner.td_loss(batch, obs=self.worst_case_obs(batch, eps))
+        worst = self.worst_case_obs(batch, eps, fraction=self.cfg.method.attack_fraction)
+        loss, _ = self.learner.td_loss(batch, obs=worst)
         self.learner.apply(loss)
         return {"loss": loss.item(), "eps": eps}

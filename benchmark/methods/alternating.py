@@ -6,6 +6,13 @@ adversary's own environments; those env steps are not counted in the run's env_s
 its wall clock), then method.agent_iters QMIX iterations (one collected batch and one update each) under
 the adversary's sampled perturbations. No cycle starts while the ramped eps is still 0: an adversary is
 pointless before there is anything to perturb.
+
+QMIX learns from the observations the adversary made its agents see, as ATLA's and PA-ATLA's victims do
+(ATLA's collect_perturbed_states), with TD targets from the clean ones as adv_train's. They are stored at
+collection rather than regenerated from the current adversary at update time: they are what the agents'
+recorded actions were chosen on, and regenerating PA-AD's would cost a step-by-step PGD through the GRU
+for every step of every sampled episode. Episodes collected before the ramp (or at a low eps) stay in the
+buffer as they were seen, so the buffer mixes clean and attacked play as the training went.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from typing import ClassVar
 
 from benchmark.attacks.adversary import AdversaryPerturb, new_adversary
 from benchmark.attacks.adversary_training import AdversaryTrainer, adversary_seed
-from benchmark.config import AdversaryConfig, RunConfig
+from benchmark.config import RunConfig
 from benchmark.methods.perturbing import PerturbingMethod
 from benchmark.qmix.learner import QLearner
 from benchmark.runner import Perturb
@@ -22,10 +29,11 @@ from benchmark.runner import Perturb
 
 class Alternating(PerturbingMethod):
     kind: ClassVar[str]
+    learns_from_seen_obs = True
 
     def __init__(self, cfg: RunConfig, learner: QLearner) -> None:
         super().__init__(cfg, learner)
-        self.adversary_cfg = AdversaryConfig()
+        self.adversary_cfg = cfg.adversary
         mac = learner.mac
         self.adversary = new_adversary(self.kind, mac.info, self.adversary_cfg, adversary_seed(cfg), mac.device)
         self._trainer: AdversaryTrainer | None = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from benchmark.config import RunConfig
 from benchmark.qmix.buffer import EpisodeBatch
 from benchmark.qmix.learner import QLearner
@@ -10,6 +12,10 @@ from benchmark.runner import Perturb
 
 class TrainingMethod:
     """Plain QMIX behaviour; robust methods override the hooks they change."""
+
+    # The replay buffer keeps the observations the agents acted on (EpisodeBatch.seen_obs), and `update`
+    # feeds them to the online network (targets stay clean).
+    learns_from_seen_obs: ClassVar[bool] = False
 
     def __init__(self, cfg: RunConfig, learner: QLearner) -> None:
         self.cfg, self.learner = cfg, learner
@@ -22,7 +28,7 @@ class TrainingMethod:
     def update(self, batch: EpisodeBatch, env_steps: int) -> dict[str, float]:
         """One learning step on a sampled batch; returns scalars to log (at least "loss")."""
         del env_steps
-        loss, _ = self.learner.td_loss(batch)
+        loss, _ = self.learner.td_loss(batch, obs=batch.seen_obs if self.learns_from_seen_obs else None)
         self.learner.apply(loss)
         return {"loss": loss.item()}
 

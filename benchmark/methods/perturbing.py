@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import torch
 
-from benchmark.attacks.ball import Ball, VictimSelector
-from benchmark.attacks.gradient import GradientAttack, perturb_episodes, step_perturb
+from benchmark.attacks.ball import AttackedSteps, Ball, VictimSelector, step_coins
+from benchmark.attacks.gradient import GradientAttack, GreedyLoss, perturb_episodes, step_perturb
+from benchmark.attacks.objectives import greedy_preference_loss
 from benchmark.config import RunConfig
 from benchmark.methods.base import TrainingMethod
 from benchmark.methods.schedule import ramp_fraction
@@ -28,21 +29,37 @@ class PerturbingMethod(TrainingMethod):
     def eps_at(self, env_steps: int) -> float:
         return self.cfg.method.train_eps * ramp_fraction(self.cfg, env_steps)
 
-    def gradient_perturb(self, eps: float) -> Perturb | None:
-        """Step-wise attack against the network as it is now (None at eps 0)."""
+    def gradient_perturb(self, eps: float, fraction: float = 1.0) -> Perturb | None:
+        """Step-wise attack against the network as it is now on a random `fraction` of the steps (None at eps 0)."""
         if eps == 0:
             return None
-        return step_perturb(self.attack, self.learner.mac, eps, self.victims, self.cfg.method.clip_obs, self.generator)
+        victims = AttackedSteps(self.victims, fraction, self.generator)
+        return step_perturb(self.attack, self.learner.mac, eps, victims, self.cfg.method.clip_obs, self.generator)
 
-    def worst_case_obs(self, batch: EpisodeBatch, eps: float, clean_q: torch.Tensor | None = None) -> torch.Tensor:
-        """The batch's observations after the inner attack on whole episodes (unchanged at eps 0); the victims
-        of an episode are drawn once for all its steps."""
+    def worst_case_obs(
+        self,
+        batch: EpisodeBatch,
+        eps: float,
+        clean_q: torch.Tensor | None = None,
+        fraction: float = 1.0,
+        loss: GreedyLoss = greedy_preference_loss,
+    ) -> torch.Tensor:
+        """The batch's observations after the inner attack (maximising `loss`) on whole episodes (unchanged at
+        eps 0), on a random `fraction` of the steps; the victims of an episode are drawn once for all its steps."""
         if eps == 0:
             return batch.obs
-        victims = self.victims.draw(batch.actions[:, 0].shape) if self.victims.k else None
-        ball = Ball(batch.obs, eps, None if victims is None else victims.unsqueeze(1), self.cfg.method.clip_obs)
+        ball = Ball(batch.obs, eps, self._episode_victims(batch, fraction), self.cfg.method.clip_obs)
         prev = previous_actions(batch.actions)
-        return perturb_episodes(self.attack, self.learner.mac, batch.obs, prev, batch.avail, ball, self.generator, clean_q)
+        mac = self.learner.mac
+        return perturb_episodes(self.attack, mac, batch.obs, prev, batch.avail, ball, self.generator, clean_q, loss)
+
+    def _episode_victims(self, batch: EpisodeBatch, fraction: float) -> torch.Tensor | None:
+        """[B, T+1 or 1, A] bool, or None when every agent of every step is attacked."""
+        mask = self.victims.draw(batch.actions[:, 0].shape).unsqueeze(1) if self.victims.k else None
+        if fraction >= 1:
+            return mask
+        coins = step_coins(batch.obs.shape[:2], fraction, self.generator).expand(batch.obs.shape[:3])
+        return coins if mask is None else mask & coins
 
     def state_dict(self) -> dict:
         return {"generator": self.generator.get_state(), "victims": self.victims.mask}

@@ -2,12 +2,15 @@
 agent's action preference (SA-DQN, Zhang et al. NeurIPS 2020; see regularisers.py for the forms).
 
 Agents act on clean observations, as in SA-DQN; eps and kappa ramp from 0 together (MethodConfig.ramp_*).
+For the hinge the inner PGD maximises the same margin the hinge penalises, as SA-DQN's PGD variant does;
+for kl and tv it maximises the cross-entropy to the clean greedy action (no margin is involved there).
 """
 
 from __future__ import annotations
 
 import torch
 
+from benchmark.attacks.objectives import greedy_margin, greedy_preference_loss
 from benchmark.methods.perturbing import PerturbingMethod
 from benchmark.methods.regularisers import REGULARISERS
 from benchmark.methods.schedule import ramp_fraction
@@ -27,9 +30,10 @@ class PolicyReg(PerturbingMethod):
 
     def regulariser(self, batch: EpisodeBatch, q: torch.Tensor, eps: float) -> torch.Tensor:
         """Mean penalty over the steps that happened and the agents with a choice to make."""
-        worst = self.worst_case_obs(batch, eps, clean_q=q)
+        form = self.cfg.method.regulariser
+        worst = self.worst_case_obs(batch, eps, clean_q=q, loss=greedy_margin if form == "hinge" else greedy_preference_loss)
         q_adv = self.learner.mac.sequence_q(worst, previous_actions(batch.actions))
         avail = batch.avail[:, :-1]
-        penalty = REGULARISERS[self.cfg.method.regulariser](q[:, :-1], q_adv[:, :-1], avail, self.cfg.method.hinge_margin)
+        penalty = REGULARISERS[form](q[:, :-1], q_adv[:, :-1], avail, self.cfg.method.hinge_margin)
         mask = batch.filled.unsqueeze(-1) * (avail.sum(dim=-1) > 1)
         return (penalty * mask).sum() / mask.sum().clamp(min=1)

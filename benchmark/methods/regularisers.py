@@ -11,7 +11,7 @@ from collections.abc import Callable
 import torch
 from torch.nn import functional as F
 
-from benchmark.attacks.objectives import available_log_policy, available_logits, available_policy
+from benchmark.attacks.objectives import available_log_policy, available_policy, greedy_margin
 from benchmark.qmix.controller import greedy_actions
 
 Regulariser = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, float], torch.Tensor]
@@ -19,13 +19,28 @@ Regulariser = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, float], torch.
 
 def hinge(q_clean: torch.Tensor, q_adv: torch.Tensor, avail: torch.Tensor, margin: float) -> torch.Tensor:
     """SA-DQN (Zhang et al. NeurIPS 2020): max(max_{y != a*} Q(s', y) - Q(s', a*), -c) with a* greedy on the
-    clean observation, shifted by +c into a non-negative penalty (the same gradient). It is 0 once a* keeps
-    a margin of at least c over every other available action at the perturbed observation."""
+    clean observation, shifted by +c into a non-negative penalty (the same gradient), per (step, agent).
+
+    The margin c is `margin` times the batch's mean clean action-value range (best minus worst available
+    action, over the agents with a choice), and the difference is measured in the same unit. SA-DQN's
+    absolute c = 1 fits Atari's clipped-reward Q scale; here per-agent Q has no fixed scale (the mixer can
+    rescale it), and an absolute margin far above the policy's action gaps kept the hinge always active
+    and was met by inflating every agent's Q. In these units scaling Q changes nothing: only the greedy
+    action's lead relative to the agent's own spread of values counts. The unit is detached, so the
+    gradient is SA-DQN's (raise Q(s', a*), lower the runner-up) divided by a constant.
+    """
     greedy = greedy_actions(q_clean.detach(), avail)
-    chosen = q_adv.gather(-1, greedy.unsqueeze(-1)).squeeze(-1)
-    others = avail & ~F.one_hot(greedy, avail.shape[-1]).bool()
-    best_other = available_logits(q_adv, others).max(dim=-1).values
-    return F.relu(best_other - chosen + margin)
+    unit = action_value_range(q_clean.detach(), avail)
+    return F.relu(greedy_margin(q_adv, avail, greedy) / unit + margin)
+
+
+def action_value_range(q: torch.Tensor, avail: torch.Tensor) -> torch.Tensor:
+    """Mean over the rows with a choice of max - min available Q (a scalar, at least a tiny positive)."""
+    choice = avail.sum(dim=-1) > 1
+    best = q.masked_fill(~avail, float("-inf")).amax(dim=-1)
+    worst = q.masked_fill(~avail, float("inf")).amin(dim=-1)
+    spread = torch.where(choice, best - worst, torch.zeros_like(best))
+    return (spread.sum() / choice.sum().clamp(min=1)).clamp(min=1e-6)
 
 
 def kl(q_clean: torch.Tensor, q_adv: torch.Tensor, avail: torch.Tensor, margin: float) -> torch.Tensor:

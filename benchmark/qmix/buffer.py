@@ -26,9 +26,13 @@ class EpisodeBatch:
     reward: torch.Tensor  # [B, T]
     terminated: torch.Tensor  # [B, T] float
     filled: torch.Tensor  # [B, T] float
+    # What the agents acted on where a perturbation changed it, [B, T+1, A, obs_dim] (the entry after the
+    # last action is the clean one); None: they saw `obs`. A replay buffer keeps it only for the methods
+    # that learn from it.
+    seen_obs: torch.Tensor | None = None
 
     @classmethod
-    def empty(cls, info: EnvInfo, batch: int, device: torch.device) -> EpisodeBatch:
+    def empty(cls, info: EnvInfo, batch: int, device: torch.device, seen: bool = False) -> EpisodeBatch:
         steps, agents = info.episode_limit, info.n_agents
 
         def zeros(*shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -42,24 +46,26 @@ class EpisodeBatch:
             reward=zeros(steps),
             terminated=zeros(steps),
             filled=zeros(steps),
+            seen_obs=zeros(steps + 1, agents, info.obs_shape) if seen else None,
         )
 
     def tensors(self) -> dict[str, torch.Tensor]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
 
     def truncated(self) -> EpisodeBatch:
         """Drop trailing steps that no episode in the batch reached (saves work in the learner)."""
         steps = int(self.filled.sum(dim=0).nonzero().max().item()) + 1 if self.filled.any() else 1
-        cut = {k: v[:, : steps + 1] if k in ("obs", "state", "avail") else v[:, :steps] for k, v in self.tensors().items()}
+        cut = {k: v[:, : steps + 1] if k in ("obs", "state", "avail", "seen_obs") else v[:, :steps] for k, v in self.tensors().items()}
         return EpisodeBatch(**cut)
 
 
 class ReplayBuffer:
     """A ring buffer of whole episodes, preallocated on one device, sampled uniformly without replacement."""
 
-    def __init__(self, info: EnvInfo, capacity: int, device: torch.device, seed: int) -> None:
+    def __init__(self, info: EnvInfo, capacity: int, device: torch.device, seed: int, store_seen: bool = False) -> None:
+        """`store_seen`: also keep what the agents saw (EpisodeBatch.seen_obs; the clean obs for a batch without it)."""
         self.capacity = capacity
-        self.data = EpisodeBatch.empty(info, capacity, device)
+        self.data = EpisodeBatch.empty(info, capacity, device, seen=store_seen)
         self.size = 0
         self.next_index = 0
         self.generator = torch.Generator(device="cpu").manual_seed(seed)
@@ -68,7 +74,8 @@ class ReplayBuffer:
         rows = (self.next_index + torch.arange(batch.filled.shape[0])) % self.capacity
         rows = rows.to(self.data.filled.device)
         for name, tensor in self.data.tensors().items():
-            tensor[rows] = getattr(batch, name).to(tensor.device)
+            value = getattr(batch, name)
+            tensor[rows] = (batch.obs if value is None else value).to(tensor.device)
         self.next_index = (self.next_index + batch.filled.shape[0]) % self.capacity
         self.size = min(self.size + batch.filled.shape[0], self.capacity)
 
