@@ -100,7 +100,8 @@ def test_a_finished_run_rerun_changes_nothing(trained, tmp_path):
 def test_fewer_steps_than_trained_are_refused(trained, tmp_path):
     run = copy_of(trained, tmp_path)
     config = (run / "config.yaml").read_text()
-    one_line_error(cli("train", *TINY, "--steps", "300", "--out", str(run)), "already trained 674 env steps")
+    trained_steps = json.loads((run / "manifest.json").read_text())["env_steps"]
+    one_line_error(cli("train", *TINY, "--steps", "300", "--out", str(run)), f"already trained {trained_steps} env steps")
     assert (run / "config.yaml").read_text() == config
 
 

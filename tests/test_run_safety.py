@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -105,12 +106,13 @@ def test_a_lock_left_by_a_killed_process_is_taken_over(trained, tmp_path):
 def test_extending_a_run_evaluates_the_new_model(trained, tmp_path):
     run = copy_of(trained, tmp_path)
     old = pd.read_csv(run / "eval.csv")
+    aside = run / f"eval.before-{json.loads((run / 'manifest.json').read_text())['env_steps']}steps.csv"
     assert cli("train", *TINY, "--steps", "900", "--out", str(run)).returncode == 0
     assert not (run / "eval.csv").exists()  # moved aside: it described the 600-step model
     assert cli("evaluate", str(run), "--episodes", "4").returncode == 0
     new = pd.read_csv(run / "eval.csv")
-    assert len(new) == 1 and (run / "eval.before-674steps.csv").exists()
-    pd.testing.assert_frame_equal(pd.read_csv(run / "eval.before-674steps.csv"), old)
+    assert len(new) == 1 and aside.exists()
+    pd.testing.assert_frame_equal(pd.read_csv(aside), old)
 
 
 def test_a_replaced_model_invalidates_evaluations_and_learned_attacks(trained, tmp_path):
@@ -309,7 +311,7 @@ def test_a_full_disk_is_one_line_and_leaves_no_partial_file(trained, mounted):
     one_line_error(cli("train", *TINY, "--steps", "600", "--out", str(full / "new")), "No space left on device")
     assert not list(full.rglob("*.tmp"))  # its first last.pt (1.8 MB) did not fit
     run = full / "run"
-    shutil.copytree(trained, run, ignore=shutil.ignore_patterns("last.pt"))
+    shutil.copytree(trained, run, ignore=shutil.ignore_patterns("last.pt", "best.pt"))  # evaluate needs model.pt only
     with open(full / "filler", "wb", buffering=0) as filler, pytest.raises(OSError):
         while True:
             filler.write(b"\0" * 4096)
