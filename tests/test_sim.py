@@ -447,3 +447,17 @@ def test_continuing_episode_is_a_recorded_env_setting_handed_to_the_backend():
     assert cfg.to_dict()["env"]["continuing_episode"] is True
     env = make_env("sim", "3m", 1, 0, torch.device("cpu"), continuing_episode=cfg.env.continuing_episode)
     assert env.continuing_episode and not make_env("sim", "3m", 1, 0, torch.device("cpu")).continuing_episode
+
+
+def test_reset_starts_the_same_episodes_however_long_the_envs_ran_after_theirs_ended():
+    """A run group steps a run's environments past the end of its batch while slower runs finish; the next
+    reset must start the same battles as if they had stopped stepping at once."""
+    short, long = SimEnv("3m", 4, seed=5), SimEnv("3m", 4, seed=5)
+    stop = torch.ones(4, 3, dtype=torch.long)
+    for env, ticks in ((short, 3), (long, 130)):  # 130 ticks: every battle times out and restarts at least once
+        for _ in range(ticks):
+            env.step(stop)
+    assert bool((long.episodes > short.episodes).all())
+    a, b = short.reset(), long.reset()
+    assert torch.equal(a.obs, b.obs) and torch.equal(a.state, b.state)
+    assert not torch.equal(a.obs, SimEnv("3m", 4, seed=5).observe().obs)

@@ -10,7 +10,10 @@ medivacs has lost), or at the episode limit. A time-out is terminal; it is flagg
 time-out to bootstrap from) only with `continuing_episode`, as SMAC flags it.
 
 Seeding (sim_rng.py): env i of a batch made with `seed` has its own seed and episode counter, so it can be
-replayed alone with `SimEnv(map, 1, env_seeds=env.env_seeds[i:i+1])`.
+replayed alone with `SimEnv(map, 1, env_seeds=env.env_seeds[i:i+1])`. `reset()` moves every counter to the
+start of its next block of EPISODE_BLOCK numbers, so the episodes a reset starts do not depend on how many
+battles auto-restarted since the last one: an environment stepped a few ticks longer after its recorded
+episode ended (a run group waits for its slowest run) draws the same next episodes as one stepped alone.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from benchmark.envs.terrain import Terrain, terrain
 REWARD_DEATH = 10.0
 REWARD_WIN = 200.0
 REWARD_SCALE_RATE = 20.0
+EPISODE_BLOCK = 1 << 20  # more auto-restarts than any episode limit allows between two resets
 
 
 class SimEnv(BatchedEnv):
@@ -60,7 +64,7 @@ class SimEnv(BatchedEnv):
 
     # --- contract -------------------------------------------------------------------------------------
     def reset(self) -> Observation:
-        self.episodes += 1
+        self.episodes = (self.episodes // EPISODE_BLOCK + 1) * EPISODE_BLOCK
         self.battle = start_battles(self.roster, self.env_seeds, self.episodes)
         self._current = observe(self.roster, self.battle)
         return self._current

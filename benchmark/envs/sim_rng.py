@@ -30,7 +30,8 @@ def derive_env_seeds(seed: int, batch_size: int, device: torch.device) -> torch.
 
 def uniforms(env_seeds: torch.Tensor, episodes: torch.Tensor, count: int) -> torch.Tensor:
     """[k, count] floats in [0, 1): the draws of episode `episodes[i]` of the env seeded `env_seeds[i]`."""
-    stream = mix32(env_seeds ^ mix32(episodes & MASK32))
+    episode_key = mix32(episodes & MASK32) ^ mix32((episodes >> 32) & MASK32)  # counters pass 2**32
+    stream = mix32(env_seeds ^ episode_key)
     draw = mix32((torch.arange(count, device=env_seeds.device) + 0x9E3779B9) & MASK32)
     bits = mix32(stream.unsqueeze(1) ^ draw.unsqueeze(0))
     return (bits >> 8).to(torch.float32) * 2.0**-24
