@@ -82,9 +82,9 @@ def train(map_name, method, train_eps, seed, steps, backend, device, config_file
         trainer = run_training(cfg, run_dir, report)
     finally:
         bar.stop()
-    last = trainer.rows[-1] if trainer.rows else None
+    last = trainer.run_rows[-1] if trainer.run_rows else None
     win = f", test win rate {last['test_win_rate']:.2f}" if last else ""
-    console.print(f"run {run_dir}: {trainer.progress.env_steps} env steps{win}", markup=False)
+    console.print(f"run {run_dir}: {trainer.run_progress.env_steps} env steps{win}", markup=False)
 
 
 def _progress() -> Progress:
