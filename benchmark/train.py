@@ -91,7 +91,9 @@ class GroupTrainer:
         self.runner = EpisodeRunner(self.env, self.mac, RunGenerators([s["action"] for s in seeds], self.device, live))
         self.progress = [Progress() for _ in self.cfgs]
         self.rows: list[list[dict]] = [[] for _ in self.cfgs]
-        self.final = [False] * len(self.cfgs)  # trained, tested and checkpointed at its last step
+        self.final = [False] * len(self.cfgs)  # trained, tested and checkpointed at its last step, or failed
+        # A run of a group that diverges stops with its error here while the others go on (alone, it raises).
+        self.failures: dict[int, str] = {}
 
     # -- the loop -------------------------------------------------------------------------------------
     def run(self, on_progress: ProgressHook = _no_progress) -> None:
@@ -133,7 +135,7 @@ class GroupTrainer:
         return due or (p.env_steps >= steps.steps and p.last_test < p.env_steps)
 
     def collecting(self) -> list[bool]:
-        return [p.env_steps < c.train.steps for c, p in zip(self.cfgs, self.progress, strict=True)]
+        return [not done and p.env_steps < c.train.steps for c, p, done in zip(self.cfgs, self.progress, self.final, strict=True)]
 
     def iteration(self) -> None:
         """One collect-and-learn step of every run still training: `batch_envs` episodes into its buffer,
@@ -155,9 +157,16 @@ class GroupTrainer:
             for k in learning.nonzero().flatten().tolist():
                 loss = float(losses[k])
                 if not math.isfinite(loss):
-                    raise self._diverged(k, f"the loss became {loss}")
-                self.progress[k].losses.append(loss)
+                    self._fail(k, self._diverged(k, f"the loss became {loss}"))
+                    learning[k] = False
+                else:
+                    self.progress[k].losses.append(loss)
             self.learner.maybe_update_targets([p.episodes if learning[k] else -math.inf for k, p in enumerate(self.progress)])
+
+    def _fail(self, k: int, err: UserError) -> None:
+        if len(self.cfgs) == 1:
+            raise err
+        self.failures[k], self.final[k] = str(err), True
 
     def _diverged(self, k: int, what: str) -> UserError:
         p = self.progress[k]
@@ -203,7 +212,8 @@ class GroupTrainer:
         model = self.model_state(k)
         networks = (model["agent"], model["mixer"])
         if not all(torch.isfinite(t).all() for net in networks for t in net.values()):
-            raise self._diverged(k, "the networks hold NaN or infinite weights")
+            self._fail(k, self._diverged(k, "the networks hold NaN or infinite weights"))
+            return
         self.progress[k].last_checkpoint = self.progress[k].env_steps
         state = {
             "format": STATE_FORMAT,
@@ -389,7 +399,7 @@ def _train_locked(trainer: GroupTrainer, stored: list[RunConfig | None], on_prog
     trainer.run(on_progress)
     restarts = trainer.env.restarts + trainer.test_envs.restarts
     for k, manifest in enumerate(manifests):
-        if manifest is None:
+        if manifest is None or k in trainer.failures:
             continue
         p = trainer.progress[k]
         manifest.update(
