@@ -57,6 +57,9 @@ class QMixConfig:
     epsilon_start: float = 1.0
     epsilon_finish: float = 0.05
     epsilon_anneal_time: int = 100_000  # env steps
+    # How the replay buffer stores observations and states (benchmark/qmix/buffer.py): float16 halves the
+    # memory of a run group; float32 stores them exactly.
+    buffer_dtype: str = "float16"
 
     def __post_init__(self) -> None:
         _require(math.isfinite(self.lr) and self.lr >= 0, f"qmix.lr must be a finite number >= 0, got {self.lr}")
@@ -74,6 +77,7 @@ class QMixConfig:
             self.buffer_size >= self.batch_size,
             f"qmix.buffer_size ({self.buffer_size}) must be >= qmix.batch_size ({self.batch_size})",
         )
+        _require(self.buffer_dtype in ("float16", "float32"), f"qmix.buffer_dtype must be float16 or float32, got {self.buffer_dtype!r}")
         for name in ("epsilon_start", "epsilon_finish"):
             value = getattr(self, name)
             _require(0 <= value <= 1, f"qmix.{name} must be in [0, 1], got {value}")

@@ -86,7 +86,8 @@ class GroupTrainer:
         self.learner = QLearner(self.mac, info.state_shape, cfg.qmix, [s["mixer_init"] for s in seeds])
         self.method = METHODS.get(cfg.method.name)(self.cfgs, self.learner, live)
         self.buffer = ReplayBuffer(
-            info, cfg.qmix.buffer_size, self.device, [s["buffer"] for s in seeds], store_seen=self.method.learns_from_seen_obs
+            info, cfg.qmix.buffer_size, self.device, [s["buffer"] for s in seeds], store_seen=self.method.learns_from_seen_obs,
+            features=getattr(torch, cfg.qmix.buffer_dtype),
         )
         self.runner = EpisodeRunner(self.env, self.mac, RunGenerators([s["action"] for s in seeds], self.device, live))
         self.progress = [Progress() for _ in self.cfgs]

@@ -48,7 +48,7 @@ def test_each_run_of_a_group_writes_the_train_csv_it_writes_alone(tmp_path, meth
     for k, cfg in enumerate(cfgs):
         train(cfg, tmp_path / f"a{k}")
         assert_same_rows(rows(tmp_path / f"g{k}"), rows(tmp_path / f"a{k}"))
-    assert rows(tmp_path / "g0")[-1]["test_return"] != rows(tmp_path / "g1")[-1]["test_return"]
+    assert rows(tmp_path / "g0")[-1]["loss"] != rows(tmp_path / "g1")[-1]["loss"]  # two different runs
 
 
 def test_a_killed_group_resumes_exactly(tmp_path, monkeypatch):
@@ -73,13 +73,16 @@ def test_a_killed_group_resumes_exactly(tmp_path, monkeypatch):
         assert_same_rows(rows(dirs[k]), rows(tmp_path / f"w{k}"))
 
 
-def test_a_group_run_extended_with_more_steps_matches_one_trained_that_long(tmp_path):
+def test_a_group_extended_with_more_steps_continues_each_run_as_it_would_alone(tmp_path):
     short = [tiny("vanilla", s, 0.0, steps=1000) for s in (4, 5)]
     long = [c.with_overrides({"train.steps": 1500}) for c in short]
     train_group(short, [tmp_path / "e0", tmp_path / "e1"])
+    before = [len(rows(tmp_path / f"e{k}")) for k in range(2)]
     train_group(long, [tmp_path / "e0", tmp_path / "e1"])
-    train_group(long, [tmp_path / "f0", tmp_path / "f1"])
     for k in range(2):
+        train(short[k], tmp_path / f"f{k}")
+        train(long[k], tmp_path / f"f{k}")
+        assert len(rows(tmp_path / f"e{k}")) > before[k]
         assert_same_rows(rows(tmp_path / f"e{k}"), rows(tmp_path / f"f{k}"))
 
 

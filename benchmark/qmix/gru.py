@@ -25,7 +25,7 @@ def gru_step(gi: torch.Tensor, h: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.
 def gru_sequence(gi: torch.Tensor, h0: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor) -> torch.Tensor:
     """Every hidden state of a sequence: gi [K, T, N, 3H], h0 [K, N, H] -> [K, T, N, H]."""
     h, out = h0, []
-    for t in range(gi.shape[1]):
-        h = gru_step(gi[:, t], h, w_hh, b_hh)
+    for step in gi.unbind(1):  # one backward node for all steps; indexing gi[:, t] would add T full-size zeros
+        h = gru_step(step, h, w_hh, b_hh)
         out.append(h)
     return torch.stack(out, dim=1)
