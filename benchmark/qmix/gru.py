@@ -4,11 +4,20 @@ Gate equations and weight layout are nn.GRU's (gates ordered r, z, n; the hidden
 reset gate's product), so an nn.GRU's state dict, unsqueezed to K = 1, computes the same function.
 The input projection does not depend on the hidden state, so callers compute it for the whole sequence
 at once (one large matmul) and hand it in as `gi`.
+
+`gru_sequence` is what the learner differentiates. Autograd through the step-by-step version records a
+dozen nodes per step and replays them one by one; here the backward pass is written by hand instead:
+every gate derivative that does not depend on the incoming gradient is computed for all steps at once,
+so the loop back through time is three ops per step (the only truly sequential part, dh_{t-1} from dh_t),
+and the weight gradient is one batched matmul over all steps after the loop.
 """
 
 from __future__ import annotations
 
+import functools
+
 import torch
+from torch.autograd.function import once_differentiable
 
 
 def gru_step(gi: torch.Tensor, h: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor) -> torch.Tensor:
@@ -22,10 +31,137 @@ def gru_step(gi: torch.Tensor, h: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.
     return n + z * (h - n)
 
 
-def gru_sequence(gi: torch.Tensor, h0: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor) -> torch.Tensor:
-    """Every hidden state of a sequence: gi [K, T, N, 3H], h0 [K, N, H] -> [K, T, N, H]."""
-    h, out = h0, []
-    for t in range(gi.shape[1]):
-        h = gru_step(gi[:, t], h, w_hh, b_hh)
-        out.append(h)
-    return torch.stack(out, dim=1)
+def gru_sequence(
+    gi: torch.Tensor,
+    h0: torch.Tensor,
+    w_hh: torch.Tensor,
+    b_hh: torch.Tensor,
+    compute_dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """Every hidden state of a sequence: gi [K, T, N, 3H], h0 [K, N, H] -> [K, T, N, H].
+
+    `compute_dtype` is the dtype of the recurrent matmuls (e.g. torch.bfloat16 where the CPU multiplies
+    it natively); gate math, the hidden state and every gradient stay in the inputs' floating dtype (at
+    least float32). None means autocast's dtype inside an autocast region for gi's device, else no cast.
+    The result is in that gate dtype.
+    """
+    tensors = (gi, h0, w_hh, b_hh)
+    dtype = functools.reduce(torch.promote_types, (t.dtype for t in tensors), torch.float32)
+    device_type = gi.device.type
+    if compute_dtype is None:
+        compute_dtype = torch.get_autocast_dtype(device_type) if torch.is_autocast_enabled(device_type) else dtype
+    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+        return _GRUSequence.apply(*tensors, dtype, compute_dtype)
+    with torch.autocast(device_type, enabled=False):
+        return _forward(gi.to(dtype), h0.to(dtype), w_hh, b_hh.to(dtype), compute_dtype, keep=False)[0]
+
+
+def _acc_bmm(acc: torch.Tensor, a: torch.Tensor, b: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """acc + a @ b, batched; the product in a's dtype, the sum in acc's (baddbmm needs one dtype for all)."""
+    if a.dtype == acc.dtype:
+        return torch.baddbmm(acc, a, b, out=out)
+    return torch.add(acc, torch.bmm(a, b), out=out)
+
+
+def _forward(
+    gi: torch.Tensor,
+    h0: torch.Tensor,
+    w_hh: torch.Tensor,
+    b_hh: torch.Tensor,
+    mm_dtype: torch.dtype,
+    keep: bool,
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+    """Hidden states [K, T, N, H] and, if `keep`, what backward needs: sigmoid(r, z), n, W_hn h + b_hn.
+
+    The saved gates are time-major ([T, K, N, .]) so that every step reads and writes one contiguous block.
+    """
+    k, steps, rows, h3 = gi.shape
+    hidden = h3 // 3
+    out = gi.new_empty(k, steps, rows, hidden)
+    rz = gi.new_empty(steps, k, rows, 2 * hidden) if keep else None
+    n_all = gi.new_empty(steps, k, rows, hidden) if keep else None
+    hn_all = gi.new_empty(steps, k, rows, hidden) if keep else None
+    w_t = w_hh.to(mm_dtype).transpose(1, 2)
+    bias = b_hh.unsqueeze(1)
+    h = h0
+    for t in range(steps):
+        gh = _acc_bmm(bias, h.to(mm_dtype), w_t)
+        gi_t = gi[:, t]
+        gates = torch.add(gi_t[..., : 2 * hidden], gh[..., : 2 * hidden], out=rz[t] if keep else None).sigmoid_()
+        r, z = gates[..., :hidden], gates[..., hidden:]
+        gh_n = gh[..., 2 * hidden :]
+        if keep:
+            hn_all[t].copy_(gh_n)
+        n = torch.addcmul(gi_t[..., 2 * hidden :], r, gh_n, out=n_all[t] if keep else None).tanh_()
+        h = torch.lerp(n, h, z, out=out[:, t])
+    return out, rz, n_all, hn_all
+
+
+class _GRUSequence(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, gi, h0, w_hh, b_hh, dtype, mm_dtype) -> torch.Tensor:
+        with torch.autocast(gi.device.type, enabled=False):
+            out, rz, n, hn = _forward(gi.to(dtype), h0.to(dtype), w_hh, b_hh.to(dtype), mm_dtype, keep=True)
+        ctx.save_for_backward(h0, w_hh, out, rz, n, hn)
+        ctx.dtypes = (gi.dtype, h0.dtype, w_hh.dtype, b_hh.dtype)
+        ctx.mm_dtype = mm_dtype
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        h0, w_hh, out, rz, n, hn = ctx.saved_tensors
+        with torch.autocast(grad_out.device.type, enabled=False):
+            grads = _backward(grad_out.to(out.dtype), h0.to(out.dtype), w_hh, out, rz, n, hn, ctx.mm_dtype)
+        wanted = zip(grads, ctx.needs_input_grad, ctx.dtypes)
+        return (*(g.to(d) if need else None for g, need, d in wanted), None, None)
+
+
+def _gate_derivatives(
+    h_prev: torch.Tensor, rz: torch.Tensor, n: torch.Tensor, hn: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-step factors, all steps at once: dgh_t = [dh_t] * coef (3H), and dgi_n = dh_t * a.
+
+    With h' = (1 - z) n + z h and n = tanh(i_n + r hn): d/d(pre-activation of n) = (1 - z)(1 - n^2) =: a;
+    dgh_n = a r, dgh_r = a hn r (1 - r), dgh_z = (h - n) z (1 - z) (dgi_r, dgi_z equal dgh_r, dgh_z).
+    """
+    hidden = n.shape[-1]
+    r, z = rz[..., :hidden], rz[..., hidden:]
+    a = (1 - z) * (1 - n * n)
+    coef = torch.cat([a * hn * r * (1 - r), (h_prev - n) * z * (1 - z), a * r], dim=-1)
+    return coef, a
+
+
+def _backward(
+    grad_out: torch.Tensor,
+    h0: torch.Tensor,
+    w_hh: torch.Tensor,
+    out: torch.Tensor,
+    rz: torch.Tensor,
+    n: torch.Tensor,
+    hn: torch.Tensor,
+    mm_dtype: torch.dtype,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Gradients wrt gi, h0, w_hh, b_hh from the saved (time-major) gates."""
+    k, steps, rows, hidden = out.shape
+    if steps == 0:
+        shape = (k, 0, rows, 3 * hidden)
+        return out.new_zeros(shape), torch.zeros_like(h0), out.new_zeros(w_hh.shape), out.new_zeros(k, 3 * hidden)
+    h_prev = torch.cat([h0.unsqueeze(0), out.transpose(0, 1)[:-1]])
+    coef, a = _gate_derivatives(h_prev, rz, n, hn)
+    z = rz[..., hidden:]
+    w = w_hh.to(mm_dtype)
+    go = grad_out.transpose(0, 1)
+    dh = torch.empty_like(n)  # dL/dh_t, incoming from above and from step t+1
+    dgh = torch.empty(coef.shape, dtype=mm_dtype, device=coef.device)
+    dh[-1] = go[-1]
+    for t in range(steps - 1, -1, -1):
+        torch.mul(dh[t].unsqueeze(-2), coef[t].unflatten(-1, (3, hidden)), out=dgh[t].unflatten(-1, (3, hidden)))
+        carried = torch.addcmul(go[t - 1], dh[t], z[t]) if t else dh[t] * z[t]
+        dh_prev = _acc_bmm(carried, dgh[t], w, out=dh[t - 1] if t else None)
+    flat_dgh = dgh.transpose(0, 1).reshape(k, steps * rows, 3 * hidden)
+    flat_h = h_prev.transpose(0, 1).reshape(k, steps * rows, hidden).to(mm_dtype)
+    d_w = torch.bmm(flat_dgh.transpose(1, 2), flat_h)
+    d_b = dgh.sum(dim=(0, 2), dtype=out.dtype)
+    d_gi = torch.cat([dgh[..., : 2 * hidden].to(out.dtype), dh * a], dim=-1).transpose(0, 1)
+    return d_gi, dh_prev, d_w, d_b
