@@ -7,9 +7,9 @@ at once (one large matmul) and hand it in as `gi`.
 
 `gru_sequence` is what the learner differentiates. Autograd through the step-by-step version records a
 dozen nodes per step and replays them one by one; here the backward pass is written by hand instead:
-every gate derivative that does not depend on the incoming gradient is computed for all steps at once,
-so the loop back through time is three ops per step (the only truly sequential part, dh_{t-1} from dh_t),
-and the weight gradient is one batched matmul over all steps after the loop.
+the forward loop keeps each step's gates, the loop back through time computes each step's gate
+gradients from them with a dozen in-place-friendly ops and one batched matmul (dh_{t-1} from dh_t), and
+the weight gradient is one batched matmul over all steps after the loop.
 """
 
 from __future__ import annotations
@@ -117,21 +117,6 @@ class _GRUSequence(torch.autograd.Function):
         return (*(g.to(d) if need else None for g, need, d in wanted), None, None)
 
 
-def _gate_derivatives(
-    h_prev: torch.Tensor, rz: torch.Tensor, n: torch.Tensor, hn: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-step factors, all steps at once: dgh_t = [dh_t] * coef (3H), and dgi_n = dh_t * a.
-
-    With h' = (1 - z) n + z h and n = tanh(i_n + r hn): d/d(pre-activation of n) = (1 - z)(1 - n^2) =: a;
-    dgh_n = a r, dgh_r = a hn r (1 - r), dgh_z = (h - n) z (1 - z) (dgi_r, dgi_z equal dgh_r, dgh_z).
-    """
-    hidden = n.shape[-1]
-    r, z = rz[..., :hidden], rz[..., hidden:]
-    a = (1 - z) * (1 - n * n)
-    coef = torch.cat([a * hn * r * (1 - r), (h_prev - n) * z * (1 - z), a * r], dim=-1)
-    return coef, a
-
-
 def _backward(
     grad_out: torch.Tensor,
     h0: torch.Tensor,
@@ -142,26 +127,50 @@ def _backward(
     hn: torch.Tensor,
     mm_dtype: torch.dtype,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Gradients wrt gi, h0, w_hh, b_hh from the saved (time-major) gates."""
+    """Gradients wrt gi, h0, w_hh, b_hh from the saved gates, one step at a time back through time.
+
+    Each step's gate derivatives are computed inside the loop, while that step's gates are in cache:
+    computing them for all steps at once before the loop made backward 3x slower on CPU (each op a
+    memory-bound pass over T x N x H temporaries).
+    """
     k, steps, rows, hidden = out.shape
+    d_gi = out.new_empty(k, steps, rows, 3 * hidden)
+    d_gh = torch.empty(d_gi.shape, dtype=mm_dtype, device=out.device)  # what the matmuls multiply
     if steps == 0:
-        shape = (k, 0, rows, 3 * hidden)
-        return out.new_zeros(shape), torch.zeros_like(h0), out.new_zeros(w_hh.shape), out.new_zeros(k, 3 * hidden)
-    h_prev = torch.cat([h0.unsqueeze(0), out.transpose(0, 1)[:-1]])
-    coef, a = _gate_derivatives(h_prev, rz, n, hn)
-    z = rz[..., hidden:]
+        return d_gi, torch.zeros_like(h0), out.new_zeros(w_hh.shape), out.new_zeros(k, 3 * hidden)
     w = w_hh.to(mm_dtype)
-    go = grad_out.transpose(0, 1)
-    dh = torch.empty_like(n)  # dL/dh_t, incoming from above and from step t+1
-    dgh = torch.empty(coef.shape, dtype=mm_dtype, device=coef.device)
-    dh[-1] = go[-1]
+    dh = grad_out[:, -1]  # dL/dh_t: from above, and from step t+1 once t+1 is done
     for t in range(steps - 1, -1, -1):
-        torch.mul(dh[t].unsqueeze(-2), coef[t].unflatten(-1, (3, hidden)), out=dgh[t].unflatten(-1, (3, hidden)))
-        carried = torch.addcmul(go[t - 1], dh[t], z[t]) if t else dh[t] * z[t]
-        dh_prev = _acc_bmm(carried, dgh[t], w, out=dh[t - 1] if t else None)
-    flat_dgh = dgh.transpose(0, 1).reshape(k, steps * rows, 3 * hidden)
-    flat_h = h_prev.transpose(0, 1).reshape(k, steps * rows, hidden).to(mm_dtype)
-    d_w = torch.bmm(flat_dgh.transpose(1, 2), flat_h)
-    d_b = dgh.sum(dim=(0, 2), dtype=out.dtype)
-    d_gi = torch.cat([dgh[..., : 2 * hidden].to(out.dtype), dh * a], dim=-1).transpose(0, 1)
-    return d_gi, dh_prev, d_w, d_b
+        _step_back(dh, out[:, t - 1] if t else h0, rz[t], n[t], hn[t], d_gi[:, t], d_gh[:, t])
+        z = rz[t, ..., hidden:]
+        carried = torch.addcmul(grad_out[:, t - 1], dh, z) if t else dh * z
+        dh = _acc_bmm(carried, d_gh[:, t], w)
+    h_prev = torch.cat([h0.unsqueeze(1), out[:, :-1]], dim=1).reshape(k, steps * rows, hidden)
+    d_w = torch.bmm(d_gh.view(k, steps * rows, 3 * hidden).transpose(1, 2), h_prev.to(mm_dtype))
+    d_b = d_gh.sum(dim=(1, 2), dtype=out.dtype)
+    return d_gi, dh, d_w, d_b
+
+
+def _step_back(
+    dh: torch.Tensor,
+    h_prev: torch.Tensor,
+    rz: torch.Tensor,
+    n: torch.Tensor,
+    hn: torch.Tensor,
+    d_gi: torch.Tensor,
+    d_gh: torch.Tensor,
+) -> None:
+    """One step's gradients wrt its gate pre-activations, written into d_gi and d_gh ([K, N, 3H] each).
+
+    h' = (1 - z) n + z h, n = tanh(gi_n + r hn), (r, z) = sigmoid(gi_rz + gh_rz): gi_n's gradient is
+    dh (1 - z)(1 - n^2) =: a, gh_n's is a r; r's is a hn and z's dh (h - n), each times s (1 - s).
+    """
+    hidden = n.shape[-1]
+    dn = torch.addcmul(dh, dh, rz[..., hidden:], value=-1)
+    a = torch.addcmul(dn, dn * n, n, value=-1, out=d_gi[..., 2 * hidden :])
+    torch.mul(a, rz[..., :hidden], out=d_gh[..., 2 * hidden :])
+    d_rz = torch.empty_like(rz)
+    torch.mul(a, hn, out=d_rz[..., :hidden])
+    torch.mul(dh, h_prev - n, out=d_rz[..., hidden:])
+    torch.mul(d_rz, torch.addcmul(rz, rz, rz, value=-1), out=d_gi[..., : 2 * hidden])
+    d_gh[..., : 2 * hidden].copy_(d_gi[..., : 2 * hidden])
