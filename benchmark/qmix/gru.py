@@ -81,19 +81,19 @@ def _forward(
     rz = gi.new_empty(steps, k, rows, 2 * hidden) if keep else None
     n_all = gi.new_empty(steps, k, rows, hidden) if keep else None
     hn_all = gi.new_empty(steps, k, rows, hidden) if keep else None
-    w_t = w_hh.to(mm_dtype).transpose(1, 2)
-    bias = b_hh.unsqueeze(1)
+    # Two matmuls per step, so that W_hn h + b_hn lands where backward reads it rather than being copied.
+    w_rz, w_n = w_hh.to(mm_dtype).transpose(1, 2).split([2 * hidden, hidden], dim=-1)
+    b_rz, b_n = b_hh.unsqueeze(1).split([2 * hidden, hidden], dim=-1)
+    gi_rz, gi_n = gi.split([2 * hidden, hidden], dim=-1)
+    # Each step's views made up front (one unbind each): per-step indexing costs as much as a small op.
+    saved = (rz.unbind(0), n_all.unbind(0), hn_all.unbind(0)) if keep else [[None] * steps] * 3
     h = h0
-    for t in range(steps):
-        gh = _acc_bmm(bias, h.to(mm_dtype), w_t)
-        gi_t = gi[:, t]
-        gates = torch.add(gi_t[..., : 2 * hidden], gh[..., : 2 * hidden], out=rz[t] if keep else None).sigmoid_()
-        r, z = gates[..., :hidden], gates[..., hidden:]
-        gh_n = gh[..., 2 * hidden :]
-        if keep:
-            hn_all[t].copy_(gh_n)
-        n = torch.addcmul(gi_t[..., 2 * hidden :], r, gh_n, out=n_all[t] if keep else None).tanh_()
-        h = torch.lerp(n, h, z, out=out[:, t])
+    for gi_rz_t, gi_n_t, out_t, rz_t, n_t, hn_t in zip(gi_rz.unbind(1), gi_n.unbind(1), out.unbind(1), *saved):
+        h_mm = h.to(mm_dtype)
+        gates = torch.add(gi_rz_t, _acc_bmm(b_rz, h_mm, w_rz), out=rz_t).sigmoid_()
+        hn = _acc_bmm(b_n, h_mm, w_n, out=hn_t)
+        n = torch.addcmul(gi_n_t, gates[..., :hidden], hn, out=n_t).tanh_()
+        h = torch.lerp(n, h, gates[..., hidden:], out=out_t)
     return out, rz, n_all, hn_all
 
 
@@ -139,12 +139,16 @@ def _backward(
     if steps == 0:
         return d_gi, torch.zeros_like(h0), out.new_zeros(w_hh.shape), out.new_zeros(k, 3 * hidden)
     w = w_hh.to(mm_dtype)
-    dh = grad_out[:, -1]  # dL/dh_t: from above, and from step t+1 once t+1 is done
+    go, h_prev = grad_out.unbind(1), (h0, *out.unbind(1)[:-1])
+    gates = list(zip(rz.unbind(0), n.unbind(0), hn.unbind(0)))
+    d_gi_t = list(zip(*(part.unbind(1) for part in d_gi.split([2 * hidden, hidden], dim=-1))))
+    d_gh_t = list(zip(*(part.unbind(1) for part in d_gh.split([2 * hidden, hidden], dim=-1))))
+    d_gh_steps = d_gh.unbind(1)
+    dh = go[-1]  # dL/dh_t: from above, and from step t+1 once t+1 is done
     for t in range(steps - 1, -1, -1):
-        _step_back(dh, out[:, t - 1] if t else h0, rz[t], n[t], hn[t], d_gi[:, t], d_gh[:, t])
-        z = rz[t, ..., hidden:]
-        carried = torch.addcmul(grad_out[:, t - 1], dh, z) if t else dh * z
-        dh = _acc_bmm(carried, d_gh[:, t], w)
+        z = _step_back(dh, h_prev[t], *gates[t], d_gi_t[t], d_gh_t[t])
+        carried = torch.addcmul(go[t - 1], dh, z) if t else dh * z
+        dh = _acc_bmm(carried, d_gh_steps[t], w)
     h_prev = torch.cat([h0.unsqueeze(1), out[:, :-1]], dim=1).reshape(k, steps * rows, hidden)
     d_w = torch.bmm(d_gh.view(k, steps * rows, 3 * hidden).transpose(1, 2), h_prev.to(mm_dtype))
     d_b = d_gh.sum(dim=(1, 2), dtype=out.dtype)
@@ -157,20 +161,22 @@ def _step_back(
     rz: torch.Tensor,
     n: torch.Tensor,
     hn: torch.Tensor,
-    d_gi: torch.Tensor,
-    d_gh: torch.Tensor,
-) -> None:
-    """One step's gradients wrt its gate pre-activations, written into d_gi and d_gh ([K, N, 3H] each).
+    d_gi: tuple[torch.Tensor, torch.Tensor],
+    d_gh: tuple[torch.Tensor, torch.Tensor],
+) -> torch.Tensor:
+    """One step's gradients wrt its gate pre-activations, written into d_gi and d_gh (each an (r|z, n) pair
+    of [K, N, 2H] and [K, N, H] views); returns z.
 
     h' = (1 - z) n + z h, n = tanh(gi_n + r hn), (r, z) = sigmoid(gi_rz + gh_rz): gi_n's gradient is
     dh (1 - z)(1 - n^2) =: a, gh_n's is a r; r's is a hn and z's dh (h - n), each times s (1 - s).
     """
     hidden = n.shape[-1]
-    dn = torch.addcmul(dh, dh, rz[..., hidden:], value=-1)
-    a = torch.addcmul(dn, dn * n, n, value=-1, out=d_gi[..., 2 * hidden :])
-    torch.mul(a, rz[..., :hidden], out=d_gh[..., 2 * hidden :])
+    r, z = rz[..., :hidden], rz[..., hidden:]
+    dn = torch.addcmul(dh, dh, z, value=-1)
+    a = torch.addcmul(dn, dn * n, n, value=-1, out=d_gi[1])
+    torch.mul(a, r, out=d_gh[1])
     d_rz = torch.empty_like(rz)
     torch.mul(a, hn, out=d_rz[..., :hidden])
     torch.mul(dh, h_prev - n, out=d_rz[..., hidden:])
-    torch.mul(d_rz, torch.addcmul(rz, rz, rz, value=-1), out=d_gi[..., : 2 * hidden])
-    d_gh[..., : 2 * hidden].copy_(d_gi[..., : 2 * hidden])
+    d_gh[0].copy_(torch.mul(d_rz, torch.addcmul(rz, rz, rz, value=-1), out=d_gi[0]))
+    return z
