@@ -18,7 +18,9 @@ episodes of the simulator's observations under random valid actions, in fp32 and
 largest Q difference in units of the mean action-value range (best minus worst action, as
 `method.hinge_margin` measures Q), and the share of greedy actions that change.
 
-Run with `.venv/bin/python -m bench.bench_gru [--threads N] [--rounds R] [--maps 3m,2s3z] [--ks 1,3,9]`.
+Run with `.venv/bin/python -m bench.bench_gru [--threads N] [--rounds R] [--maps 3m,2s3z] [--ks 1,3,9]`
+(about 15 minutes on one core: the reference is slow); `--compare-threads 1,2` times only nn.GRU and
+fused in fp32 at each thread count, alternately.
 """
 
 from __future__ import annotations
@@ -138,12 +140,10 @@ def timed(run: Callable[[], None], params: list[torch.Tensor]) -> float:
     return time.perf_counter() - start
 
 
-def measure_cell(map_name: str, k: int, rounds: int) -> dict[tuple[str, str], list[float]]:
-    """Seconds per forward + backward, per variant and round; the variants' order rotates each round."""
-    problem = Problem.random(k, STEPS[map_name], EPISODES * MAPS[map_name], seed=k)
-    runs, params = variants(problem)
+def alternate(runs: dict, params: list[torch.Tensor], rounds: int) -> dict:
+    """Seconds per call, per run and round; the order of the runs rotates each round."""
     names = list(runs)
-    times: dict[tuple[str, str], list[float]] = {name: [] for name in names}
+    times: dict = {name: [] for name in names}
     for round_ in range(rounds + 1):  # round 0 warms up
         shift = round_ % len(names)
         for name in names[shift:] + names[:shift]:
@@ -151,6 +151,33 @@ def measure_cell(map_name: str, k: int, rounds: int) -> dict[tuple[str, str], li
             if round_:
                 times[name].append(seconds)
     return times
+
+
+def measure_cell(map_name: str, k: int, rounds: int) -> dict[tuple[str, str], list[float]]:
+    problem = Problem.random(k, STEPS[map_name], EPISODES * MAPS[map_name], seed=k)
+    return alternate(*variants(problem), rounds)
+
+
+def thread_table(maps: list[str], ks: list[int], rounds: int, counts: list[int]) -> None:
+    """nn.GRU and fused, fp32, at each torch thread count, alternated (wall time: threads share cores)."""
+    print(f"fp32 forward + backward, ms, by torch threads (median of rounds): {counts}")
+    for map_name in maps:
+        for k in ks:
+            problem = Problem.random(k, STEPS[map_name], EPISODES * MAPS[map_name], seed=k)
+            runs, params = variants(problem)
+            impls = ("nn.GRU", "fused")
+            threaded = {(impl, n): _with_threads(runs[impl, "fp32"], n) for impl in impls for n in counts}
+            times = alternate(threaded, params, rounds)
+            cells = "  ".join(f"{impl} {n}t {statistics.median(times[impl, n]) * 1e3:.1f}" for impl, n in times)
+            print(f"{map_name:<6}{k:>3}  {cells}", flush=True)
+
+
+def _with_threads(run: Callable[[], None], threads: int) -> Callable[[], None]:
+    def threaded() -> None:
+        torch.set_num_threads(threads)
+        run()
+
+    return threaded
 
 
 def ratio(times: dict[tuple[str, str], list[float]], slow: tuple[str, str], fast: tuple[str, str]) -> float:
@@ -169,7 +196,8 @@ def speed_table(maps: list[str], ks: list[int], rounds: int) -> list[str]:
             print(f"{map_name:<6}{k:>3}  {cells}", flush=True)
             fp32 = ("fused", "fp32")
             speedups.append(
-                f"speedup ({map_name}, K={k}): fused fp32 vs nn.GRU fp32 {ratio(times, ('nn.GRU', 'fp32'), fp32):.2f}x, "
+                f"speedup ({map_name}, K={k}): fused fp32 vs nn.GRU fp32 {ratio(times, ('nn.GRU', 'fp32'), fp32):.2f}x,"
+                " "
                 f"vs reference fp32 {ratio(times, ('reference', 'fp32'), fp32):.2f}x; "
                 f"fused bf16 vs fused fp32 {ratio(times, fp32, ('fused', 'bf16')):.2f}x"
             )
@@ -224,6 +252,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="measured rounds per (map, K), after one warm-up")
     parser.add_argument("--maps", default=",".join(MAPS), help="comma-separated, from " + ", ".join(MAPS))
     parser.add_argument("--ks", default="1,3,9", help="comma-separated group sizes")
+    parser.add_argument("--compare-threads", metavar="COUNTS", help="e.g. 1,2: only time nn.GRU and fused "
+                        "fp32 at these torch thread counts, alternately")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -233,7 +263,11 @@ def main() -> None:
         parser.error(f"unknown map {unknown[0]}" if unknown else "--rounds must be at least 1")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), CPU capability "
           f"{torch.backends.cpu.get_cpu_capability()}, {EPISODES} episodes, hidden {HIDDEN}")
-    lines = speed_table(maps, [int(k) for k in args.ks.split(",")], args.rounds)
+    ks = [int(k) for k in args.ks.split(",")]
+    if args.compare_threads:
+        thread_table(maps, ks, args.rounds, [int(n) for n in args.compare_threads.split(",")])
+        return
+    lines = speed_table(maps, ks, args.rounds)
     lines += [bf16_accuracy(m) for m in maps]
     print("\n".join(lines))
 
