@@ -3,8 +3,9 @@
     .venv/bin/python -m bench.bench_group [--maps 3m,2s3z] [--methods vanilla,adv_train] [--sizes 1,3,9]
                                           [--seconds 20] [--device cpu]
 
-For each map, method and K it measures (1) one process training a group of K runs (K seeds) and (2) K
-separate single-run processes started together, sharing the machine's cores as a sweep's workers would.
+For each map, method and K it measures (1) one process training a group of K runs (K seeds), with torch's
+default thread count (every core), and (2) K separate single-run processes of one thread each started
+together, sharing the machine's cores as a sweep's workers would.
 Both fill every replay buffer to one batch first (untimed), then count env steps of all K runs over the
 same wall-clock window. Robust methods are timed at their full train eps (0.1, the ramp already done).
 The last line is the headline figure: `group speedup (K=9, vanilla, 3m): X.XXx`.
@@ -27,10 +28,10 @@ from benchmark.train import GroupTrainer
 FULL_STRENGTH = 1_000_000  # train.steps of the timed runs; timing starts past the ramp (eps at full value)
 
 
-def configs(map_name: str, method: str, runs: int, device: str) -> list[RunConfig]:
+def configs(map_name: str, method: str, runs: int, device: str, threads: int = 1) -> list[RunConfig]:
     base = RunConfig().with_overrides({
         "env.map": map_name, "method.name": method, "method.train_eps": 0.0 if method == "vanilla" else 0.1,
-        "train.steps": FULL_STRENGTH, "train.device": device,
+        "train.steps": FULL_STRENGTH, "train.device": device, "train.threads": threads,
     })  # fmt: skip
     return [base.with_overrides({"train.seed": seed}) for seed in range(runs)]
 
@@ -73,23 +74,32 @@ def main() -> None:
     parser.add_argument("--sizes", default="1,3,9")
     parser.add_argument("--seconds", type=float, default=20.0, help="timed window per measurement")
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--group-threads", type=int, default=0, help="torch threads of the group process (0: every core)")
+    parser.add_argument("--no-separate", action="store_true", help="time the groups only (e.g. K=39 on one GPU)")
     args = parser.parse_args()
     sizes = [int(k) for k in args.sizes.split(",")]
     table = Table("map", "method", "K", "group env-steps/s", "separate env-steps/s", "speedup", title="run groups")
-    speedups = {}
+    speedups, rates = {}, {}
     for map_name in args.maps.split(","):
         for method in args.methods.split(","):
             for k in sizes:
-                cfgs = configs(map_name, method, k, args.device)
+                # The group owns the machine (torch's default threads: every core); the separate processes
+                # take one thread each, as a sweep's workers do.
+                cfgs = configs(map_name, method, k, args.device, threads=args.group_threads)
                 group = measure_group(cfgs, args.seconds) / args.seconds
-                separate = measure_separate(cfgs, args.seconds) / args.seconds
+                rates[(k, method, map_name)] = group
+                if args.no_separate:
+                    table.add_row(map_name, method, str(k), f"{group:,.0f}", "-", "-")
+                    continue
+                separate = measure_separate(configs(map_name, method, k, args.device), args.seconds) / args.seconds
                 speedups[(k, method, map_name)] = group / separate
                 table.add_row(map_name, method, str(k), f"{group:,.0f}", f"{separate:,.0f}", f"{group / separate:.2f}x")
     Console().print(table)
-    k = max(sizes)
-    key = (k, "vanilla", "3m")
+    key = (max(sizes), "vanilla", "3m")
+    if key in rates:
+        print(f"aggregate (K={key[0]}, vanilla, 3m, {args.device}): {rates[key]:,.0f} env-steps/s")
     if key in speedups:
-        print(f"group speedup (K={k}, vanilla, 3m): {speedups[key]:.2f}x")
+        print(f"group speedup (K={key[0]}, vanilla, 3m): {speedups[key]:.2f}x")
 
 
 if __name__ == "__main__":
