@@ -95,6 +95,7 @@ class GroupTrainer:
         self.final = [False] * len(self.cfgs)  # trained, tested and checkpointed at its last step, or failed
         # A run of a group that diverges stops with its error here while the others go on (alone, it raises).
         self.failures: dict[int, str] = {}
+        self._unread_losses: list[tuple[torch.Tensor, torch.Tensor]] = []  # (loss [K], learning runs [K])
 
     # -- the loop -------------------------------------------------------------------------------------
     def run(self, on_progress: ProgressHook = _no_progress) -> None:
@@ -154,15 +155,24 @@ class GroupTrainer:
         learning = torch.tensor(runs) & torch.tensor(self.buffer.can_sample(qmix.batch_size))
         if bool(learning.any()):
             sample = self.buffer.sample(qmix.batch_size, learning.tolist())
-            losses = self.method.update(sample, [p.env_steps for p in self.progress], learning)["loss"].cpu()
-            for k in learning.nonzero().flatten().tolist():
-                loss = float(losses[k])
-                if not math.isfinite(loss):
-                    self._fail(k, self._diverged(k, f"the loss became {loss}"))
-                    learning[k] = False
-                else:
-                    self.progress[k].losses.append(loss)
+            loss = self.method.update(sample, [p.env_steps for p in self.progress], learning)["loss"]
+            self._unread_losses.append((loss.detach(), learning))  # read at the next record, not now: no device sync
             self.learner.maybe_update_targets([p.episodes if learning[k] else -math.inf for k, p in enumerate(self.progress)])
+
+    def _read_losses(self) -> None:
+        """Move the updates' losses into each run's progress (one device-to-host copy for many updates); a
+        run whose loss became NaN or infinite has diverged."""
+        if not self._unread_losses:
+            return
+        losses = torch.stack([loss for loss, _ in self._unread_losses]).cpu()
+        learned = torch.stack([runs for _, runs in self._unread_losses])
+        self._unread_losses = []
+        for k in range(len(self.cfgs)):
+            values = losses[learned[:, k], k]
+            bad = values[~torch.isfinite(values)]
+            if len(bad) and k not in self.failures:
+                self._fail(k, self._diverged(k, f"the loss became {float(bad[0])}"))
+            self.progress[k].losses.extend(values.tolist())
 
     def _fail(self, k: int, err: UserError) -> None:
         if len(self.cfgs) == 1:
@@ -172,13 +182,16 @@ class GroupTrainer:
     def _diverged(self, k: int, what: str) -> UserError:
         p = self.progress[k]
         return UserError(
-            f"{self.run_dirs[k]}: training diverged at env step {p.env_steps}: {what}; nothing after the checkpoint "
+            f"{self.run_dirs[k]}: training diverged by env step {p.env_steps}: {what}; nothing after the checkpoint "
             f"at env step {p.last_checkpoint} was saved (lower qmix.lr or qmix.grad_norm_clip)"
         )
 
     def _test_rows(self, due: list[bool]) -> list[tuple[int, dict]]:
         """Greedy episodes with clean observations for the runs due a test round; their train.csv rows."""
-        runs = [k for k, d in enumerate(due) if d]
+        self._read_losses()
+        runs = [k for k, d in enumerate(due) if d and k not in self.failures]
+        if not runs:
+            return []
         stats = self.test_envs.run(self.mac.view(runs), runs)
         out = []
         for i, k in enumerate(runs):
@@ -210,6 +223,9 @@ class GroupTrainer:
 
     # -- checkpoints ----------------------------------------------------------------------------------
     def save_checkpoint(self, k: int) -> None:
+        self._read_losses()
+        if k in self.failures:
+            return
         model = self.model_state(k)
         networks = (model["agent"], model["mixer"])
         if not all(torch.isfinite(t).all() for net in networks for t in net.values()):

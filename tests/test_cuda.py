@@ -10,7 +10,7 @@ import torch
 
 from benchmark.records import TRAIN_COLUMNS, TRAIN_FILE, read_csv_rows
 from benchmark.train import train, train_group
-from tests.test_groups import tiny
+from test_groups import tiny
 
 pytestmark = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")]
 
