@@ -47,6 +47,7 @@ def _load_agents(cfg: RunConfig, run_dir: Path, device: torch.device, which: str
     mac = AgentController(MAPS.get(cfg.env.map).info(), cfg.qmix, device)
     try:
         mac.load_run_state(0, model["agent"])
+        mac.agent.requires_grad_(False)  # evaluated, never trained: attacks need gradients for observations only
     except (KeyError, RuntimeError, TypeError, AttributeError, ValueError) as err:
         raise UserError(f"{run_dir}: model checkpoint does not fit its config ({str(err).splitlines()[0][:100]})") from None
     return mac

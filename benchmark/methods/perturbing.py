@@ -50,7 +50,7 @@ class PerturbingMethod(TrainingMethod):
             return None
         victims = AttackedSteps(self.victims, fraction, self.generator)
         eps = eps * self.generator.enabled
-        mac, clip = self.learner.mac, self.cfg.method.clip_obs
+        mac, clip = self.frozen_agents(), self.cfg.method.clip_obs
 
         def perturb(obs: torch.Tensor, prev: torch.Tensor, hidden: torch.Tensor, avail: torch.Tensor) -> torch.Tensor:
             return step_perturb(self.attack, mac, per_row(eps, obs), victims, clip, self.generator)(obs, prev, hidden, avail)
@@ -75,8 +75,12 @@ class PerturbingMethod(TrainingMethod):
         steps = self.learner.mac.info.episode_limit + 1
         ball = Ball(batch.obs, eps_rows, self._episode_victims(batch, fraction), self.cfg.method.clip_obs, steps)
         prev = previous_actions(batch.actions)
-        mac = self.learner.mac
-        return perturb_episodes(self.attack, mac, batch.obs, prev, batch.avail, ball, self.generator, clean_q, loss)
+        return perturb_episodes(self.attack, self.frozen_agents(), batch.obs, prev, batch.avail, ball, self.generator, clean_q, loss)
+
+    def frozen_agents(self):
+        """The agents as they are now, without gradients for their weights: an attack differentiates only
+        with respect to observations, and skipping the weight gradients leaves what it computes unchanged."""
+        return self.learner.mac.view(range(len(self.cfgs)))
 
     def _episode_victims(self, batch: EpisodeBatch, fraction: float) -> torch.Tensor | None:
         """[B, T+1 or 1, A] bool, or None when every agent of every step is attacked."""
