@@ -83,6 +83,7 @@ class GroupTrainer:
         self.test_envs = TestEnvs(cfg, [s["test_env"] for s in seeds], self.device)
         info = self.env.info
         self.mac = AgentController(info, cfg.qmix, self.device, [s["agent_init"] for s in seeds])
+        self.mac.sequence_bf16 = cfg.train.precision == "bf16"
         self.learner = QLearner(self.mac, info.state_shape, cfg.qmix, [s["mixer_init"] for s in seeds])
         self.method = METHODS.get(cfg.method.name)(self.cfgs, self.learner, live)
         self.buffer = ReplayBuffer(
@@ -442,7 +443,7 @@ def _start_run(trainer: GroupTrainer, k: int, stored: RunConfig | None) -> dict 
     else:
         sc2_version = getattr(trainer.env, "sc2_version", None)
         manifest = new_manifest(cfg.env.backend, trainer.device, cfg.train.seed, sc2_version)
-    manifest["group_size"] = len(trainer.cfgs)
+    manifest.update(group_size=len(trainer.cfgs), precision=cfg.train.precision)
     write_yaml(run_dir / CONFIG_FILE, cfg.to_dict())
     write_json(manifest_path, manifest)
     return manifest

@@ -26,6 +26,7 @@ class AgentController:
         self.info, self.cfg, self.device = info, cfg, device
         extra = info.n_actions * cfg.obs_last_action + info.n_agents * cfg.obs_agent_id
         self.agent = RNNAgent(info.obs_shape + extra, info.n_actions, cfg.rnn_hidden_dim, seeds).to(device)
+        self.sequence_bf16 = False  # bf16 matmuls in sequence_q (train.precision)
 
     @property
     def runs(self) -> int:
@@ -61,7 +62,8 @@ class AgentController:
         k = self.runs
         total, steps, n_agents = obs.shape[:3]
         x = self.inputs(obs, prev_actions).view(k, total // k, steps, n_agents, -1).transpose(1, 2)
-        q = agent.sequence(x.reshape(k, steps, -1, x.shape[-1]))
+        with torch.autocast(obs.device.type, dtype=torch.bfloat16, enabled=self.sequence_bf16):
+            q = agent.sequence(x.reshape(k, steps, -1, x.shape[-1])).float()
         return q.view(k, steps, total // k, n_agents, -1).transpose(1, 2).reshape(total, steps, n_agents, -1)
 
     def _extra(self) -> int:
@@ -80,6 +82,7 @@ class AgentController:
         for i, run in enumerate(runs):
             out.load_run_state(i, self.run_state(run))
         out.agent.requires_grad_(False)
+        out.sequence_bf16 = self.sequence_bf16
         return out
 
 

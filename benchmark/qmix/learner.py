@@ -53,17 +53,19 @@ class QLearner:
         copy); targets always come from the recorded observations, double Q's action choice included.
         """
         prev = previous_actions(batch.actions)
+        with torch.no_grad():  # first, so that its activations are freed before the online pass keeps its own
+            target_q = self.mac.sequence_q(batch.obs, prev, agent=self.target_agent)
         q = self.mac.sequence_q(batch.obs if obs is None else obs, prev)
         chosen = q[:, :-1].gather(-1, batch.actions.unsqueeze(-1)).squeeze(-1)
         q_tot = self.mixer(chosen, batch.state[:, :-1]).squeeze(-1)
         with torch.no_grad():
             clean_q = q if obs is None or not self.cfg.double_q else self.mac.sequence_q(batch.obs, prev)
-            targets = self._targets(batch, clean_q, prev)
+            targets = self._targets(batch, clean_q, target_q)
         return per_run_mean((q_tot - targets).pow(2), batch.filled, self.runs), q
 
-    def _targets(self, batch: EpisodeBatch, q: torch.Tensor, prev: torch.Tensor) -> torch.Tensor:
-        """TD(lambda) targets; `q` is the online agents' Q on the recorded observations (double Q picks with it)."""
-        target_q = self.mac.sequence_q(batch.obs, prev, agent=self.target_agent)
+    def _targets(self, batch: EpisodeBatch, q: torch.Tensor, target_q: torch.Tensor) -> torch.Tensor:
+        """TD(lambda) targets from the target agents' Q; `q` is the online agents' Q on the recorded
+        observations (double Q picks with it)."""
         source = q.detach() if self.cfg.double_q else target_q
         best = greedy_actions(source, batch.avail).unsqueeze(-1)
         target_max = target_q.gather(-1, best).squeeze(-1)
