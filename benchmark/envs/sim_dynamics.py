@@ -200,7 +200,7 @@ def _move_and_fire(r: Roster, b: Battle, target: torch.Tensor, ti: torch.Tensor,
     start_dist = dist.gather(2, ti.unsqueeze(-1)).squeeze(-1)
     reach = r.reach[r.slots, ti]
     aim = torch.where(moving.unsqueeze(-1), goal, b.pos.gather(1, ti_xy))
-    wanted = (start_dist - reach).clamp(min=0) * has
+    wanted = torch.where(has, (start_dist - reach).clamp(min=0), r.zero)
     if r.paths is not None:
         aim, detour = steer(r.paths, r.path_of, r.path_steps, r.path_size, b.pos, aim)
         wanted = torch.where(detour & (wanted > 0), norm(aim - b.pos), wanted)  # in reach: no walk at all
@@ -212,7 +212,7 @@ def _move_and_fire(r: Roster, b: Battle, target: torch.Tensor, ti: torch.Tensor,
 
     end_dist = norm(new_pos - new_pos.gather(1, ti_xy))
     in_reach = has & ((start_dist <= reach) | (end_dist <= reach + 1e-4))  # a unit with a target never walks
-    arrival = torch.where(in_reach, travel / r.speed_safe, LOOPS_PER_STEP)
+    arrival = torch.where(in_reach, travel / r.speed_safe, r.step_loops)
     fire_time = torch.maximum(b.cooldown, arrival)
     fires = in_reach & r.fighter & (fire_time < LOOPS_PER_STEP)
     return new_pos, fires, fire_time, arrival
@@ -224,7 +224,7 @@ def _apply_damage(r: Roster, b: Battle, ti: torch.Tensor, ti_xy: torch.Tensor, f
 
     The sums are of whole and half points, exact in float32 in any order, so the sums stay deterministic
     even where (CUDA) they add in no fixed order. A suicide attacker dies with its volley."""
-    attacks = r.attacks * fires
+    attacks = torch.where(fires, r.attacks, r.zero)
     if r.has_splash:
         struck = _struck(r, b, ti, ti_xy, fires, pos).float()  # [B, attacker, victim]
         hits = torch.einsum("bi,bij->bj", attacks, struck)
@@ -312,7 +312,7 @@ def _separate(r: Roster, pos: torch.Tensor, alive: torch.Tensor) -> torch.Tensor
     diff = pos.unsqueeze(2) - pos.unsqueeze(1)  # [B, i, j, 2]: from j to i
     dist = norm(diff)
     pair = r.collide & alive.unsqueeze(2) & alive.unsqueeze(1)
-    overlap = (r.min_gap - dist).clamp(min=0) * pair
+    overlap = torch.where(pair, (r.min_gap - dist).clamp(min=0), r.zero)
     direction = torch.where((dist > 1e-6).unsqueeze(-1), diff / dist.clamp(min=1e-6).unsqueeze(-1), r.fallback)
     pos = pos + ((overlap * r.share).unsqueeze(-1) * direction).sum(2)
     return torch.maximum(torch.minimum(pos, r.upper), r.lower)

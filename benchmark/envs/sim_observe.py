@@ -39,7 +39,7 @@ def _agent_obs(r: Roster, alive: torch.Tensor, rel: torch.Tensor, dist: torch.Te
     geometry = torch.cat([dist.unsqueeze(-1), rel], -1) / SIGHT_RANGE
     per_unit = units.unsqueeze(1).expand(-1, n_a, -1, -1)
     rows = torch.cat([first.unsqueeze(-1), geometry, per_unit], -1) * seen.unsqueeze(-1)
-    own = units[:, :n_a] * alive[:, :n_a].unsqueeze(-1)
+    own = torch.where(alive[:, :n_a].unsqueeze(-1), units[:, :n_a], r.zero)
     source = torch.cat([flags[:, :, 2:2 + MOVE_FLAGS], rows.flatten(2), own], -1)
     return source.gather(2, r.obs_index.expand(dist.shape[0], -1, -1))
 

@@ -108,6 +108,7 @@ class Roster:
     zero: torch.Tensor  # 0-dim constants for torch.where, which would otherwise build a tensor per call
     inf: torch.Tensor
     no_slot: torch.Tensor  # -1, long
+    step_loops: torch.Tensor  # float LOOPS_PER_STEP
     # what the map has at all, so that a step skips what it does not (plain bools: no device sync)
     has_flyers: bool
     has_healers: bool
@@ -156,6 +157,7 @@ def build_roster(spec: MapSpec, ground: Terrain, device: torch.device) -> Roster
         obs_index=obs_index(spec, device), state_index=state_index(spec, device),
         last_action_onehot=torch.cat([torch.zeros(1, spec.n_actions), torch.eye(spec.n_actions)]).to(device),
         zero=column(0.0), inf=column(float("inf")), no_slot=column(-1, torch.long),
+        step_loops=column(float(LOOPS_PER_STEP)),
         spec=spec, n_agents=n_a, n_enemies=n - n_a,
         slots=torch.arange(n, device=device),
         hp_max=column([u.health for u in units]), sh_max=sh_max,
