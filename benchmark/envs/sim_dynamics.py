@@ -128,7 +128,11 @@ def _on_ground(r: Roster, old: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
 
 
 def norm(vectors: torch.Tensor) -> torch.Tensor:
-    """Length of [..., 2] vectors (elementwise hypot is cheaper than a reduction over a dimension of 2)."""
+    """Length of [..., 2] vectors (elementwise hypot is cheaper than a reduction over a dimension of 2).
+
+    The coordinates are strided views, so torch computes hypot with its scalar routine; its vectorised one
+    (on contiguous inputs) differs in the last bit for a few inputs in a million, and every trajectory would
+    change with it."""
     return torch.hypot(vectors[..., 0], vectors[..., 1])
 
 
