@@ -182,7 +182,7 @@ class SimEnv(BatchedEnv):
         idx = terminated.nonzero().squeeze(1)
         if idx.numel() == 0:
             return final
-        self.episodes[idx] += 1
+        self.episodes += terminated
         fresh = start_battles(self.roster, self.env_seeds[idx], self.episodes[idx])
         self.battle.assign(idx, fresh)
         return with_restarted(final, idx, observe(self.roster, fresh))

@@ -47,8 +47,9 @@ class Battle:
     last_action: torch.Tensor  # [B, n_agents] -1 before the first step
 
     def assign(self, idx: torch.Tensor, other: Battle) -> None:
+        """Overwrite the battles `idx` (a long tensor) with `other`'s, in place."""
         for f in fields(self):
-            getattr(self, f.name)[idx] = getattr(other, f.name)
+            getattr(self, f.name).index_copy_(0, idx, getattr(other, f.name))
 
 
 def start_battles(r: Roster, env_seeds: torch.Tensor, episodes: torch.Tensor) -> Battle:
