@@ -24,7 +24,7 @@ import functools
 import torch
 
 from benchmark.config import EnvConfig
-from benchmark.envs.base import BatchedEnv, Observation, StepResult, with_restarted
+from benchmark.envs.base import BatchedEnv, Observation, StepResult
 from benchmark.envs.maps import MAPS
 from benchmark.envs.sim_dynamics import Battle, advance, start_battles
 from benchmark.envs.sim_observe import observe
@@ -81,6 +81,7 @@ class SimEnv(BatchedEnv):
         # flat offset of each (env, agent)'s row of the action mask
         self._avail_rows = torch.arange(batch_size * self.info.n_agents, device=self.device).view(batch_size, -1)
         self._avail_rows *= self.info.n_actions
+        self._rows = torch.arange(batch_size, device=self.device)
         self.reset()
 
     # --- contract -------------------------------------------------------------------------------------
@@ -106,9 +107,8 @@ class SimEnv(BatchedEnv):
         b.last_action = actions
         alive = b.health > 0
         reward, terminated, info = self._outcome(alive, enemy_before, enemy_alive_before)
-        final = observe(self.roster, b)
+        final, self._current = self._observe_restarting(terminated)
         info.update(final_obs=final.obs, final_state=final.state, final_avail=final.avail)
-        self._current = self._restart_finished(terminated, final)
         return StepResult(reward, terminated, info)
 
     def rng_state(self) -> dict[str, torch.Tensor]:
@@ -177,15 +177,23 @@ class SimEnv(BatchedEnv):
         }
         return reward, ended | timed_out, info
 
-    def _restart_finished(self, terminated: torch.Tensor, final: Observation) -> Observation:
-        """Restart finished battles and recompute the observation of those environments only."""
+    def _observe_restarting(self, terminated: torch.Tensor) -> tuple[Observation, Observation]:
+        """(the observation at the end of the step, the current one): the finished battles restarted and
+        observed in their fresh state. One observe() covers the B battles and the k fresh ones side by side,
+        since at small batches its ops, not its rows, are what costs; every feature is computed row by row,
+        so each row is the same as if observed alone."""
         idx = terminated.nonzero().squeeze(1)
         if idx.numel() == 0:
-            return final
+            final = observe(self.roster, self.battle)
+            return final, final
         self.episodes += terminated
         fresh = start_battles(self.roster, self.env_seeds[idx], self.episodes[idx])
+        both = observe(self.roster, self.battle.stacked(fresh))
         self.battle.assign(idx, fresh)
-        return with_restarted(final, idx, observe(self.roster, fresh))
+        # row of `both` that each environment's current observation comes from: its own, or its fresh one
+        rows = self._rows.index_put((idx,), self._rows[:idx.numel()] + self.batch_size)
+        final = Observation(*(part[:self.batch_size] for part in both))
+        return final, Observation(*(part.index_select(0, rows) for part in both))
 
 
 def make(map_name: str, batch_size: int, seed: int, device: torch.device,

@@ -51,6 +51,10 @@ class Battle:
         for f in fields(self):
             getattr(self, f.name).index_copy_(0, idx, getattr(other, f.name))
 
+    def stacked(self, other: Battle) -> Battle:
+        """These battles followed by `other`'s, as one batch."""
+        return Battle(**{f.name: torch.cat([getattr(self, f.name), getattr(other, f.name)]) for f in fields(self)})
+
 
 def start_battles(r: Roster, env_seeds: torch.Tensor, episodes: torch.Tensor) -> Battle:
     """Fresh battles where the game creates the units, each jittered by its env's (seed, episode) draws where
