@@ -20,7 +20,6 @@ import dataclasses
 import json
 import time
 import traceback
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -264,12 +263,12 @@ MAX_AUTO_GROUP = {"cpu": 9, "cuda": 64}
 
 
 def auto_group_size(cells: list[Cell], workers: int) -> int:
-    """Spread each group's cells evenly over the workers, at most MAX_AUTO_GROUP per process."""
+    """Enough runs per group to give every worker work and no more (a group takes one worker), at most
+    MAX_AUTO_GROUP per process."""
     from benchmark.device import resolve_device
 
     device = resolve_device(cells[0].config.train.device).type if cells else "cpu"
-    biggest = max(Counter(_group_of(c) for c in cells).values(), default=1)
-    return max(1, min(MAX_AUTO_GROUP.get(device, 1), -(-biggest // workers)))
+    return max(1, min(MAX_AUTO_GROUP.get(device, 1), -(-len(cells) // workers)))
 
 
 def form_groups(cells: list[Cell], size: int) -> list[list[Cell]]:

@@ -385,23 +385,21 @@ def prepare_run_dir(cfg: RunConfig, run_dir: Path) -> RunConfig | None:
 def train(cfg: RunConfig, run_dir: Path, on_progress: ProgressHook = _no_progress) -> Trainer:
     """Train (or resume) the run in `run_dir`, holding its lock; nothing is written before the inputs are
     known to be good, and a run already trained to its steps is left untouched."""
-    with run_lock(run_dir):
-        stored = [prepare_run_dir(cfg, run_dir)]
-        trainer = Trainer(cfg, run_dir)
-        try:
-            _train_locked(trainer, stored, on_progress)
-        finally:
-            trainer.close()
-    return trainer
+    return _train_runs([cfg], [run_dir], on_progress, lambda: Trainer(cfg, run_dir))
 
 
 def train_group(cfgs: Sequence[RunConfig], run_dirs: Sequence[Path], on_progress: ProgressHook = _no_progress) -> GroupTrainer:
     """`train` for the runs of a group at once (each run's directory locked, checked and resumed on its own)."""
+    return _train_runs(cfgs, run_dirs, on_progress, lambda: GroupTrainer(cfgs, run_dirs))
+
+
+def _train_runs(cfgs: Sequence[RunConfig], run_dirs: Sequence[Path], on_progress: ProgressHook,
+                build: Callable[[], GroupTrainer]) -> GroupTrainer:
     with ExitStack() as locks:
         for run_dir in run_dirs:
             locks.enter_context(run_lock(run_dir))
         stored = [prepare_run_dir(c, d) for c, d in zip(cfgs, run_dirs, strict=True)]
-        trainer = GroupTrainer(cfgs, run_dirs)
+        trainer = build()
         try:
             _train_locked(trainer, stored, on_progress)
         finally:
