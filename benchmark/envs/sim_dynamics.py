@@ -138,7 +138,7 @@ def norm(vectors: torch.Tensor) -> torch.Tensor:
     The coordinates are strided views, so torch computes hypot with its scalar routine; its vectorised one
     (on contiguous inputs) differs in the last bit for a few inputs in a million, and every trajectory would
     change with it."""
-    return torch.hypot(vectors[..., 0], vectors[..., 1])
+    return torch.hypot(*vectors.unbind(-1))
 
 
 def _distances(pos: torch.Tensor) -> torch.Tensor:
