@@ -89,7 +89,8 @@ def test_step_gives_the_same_battles_under_any_grad_mode():
         outputs = []
         with mode():
             for _ in range(30):
-                scores = torch.rand(env.observe().avail.shape, generator=generator).masked_fill(~env.observe().avail, -1)
+                avail = env.observe().avail
+                scores = torch.rand(avail.shape, generator=generator).masked_fill(~avail, -1)
                 outputs.append(env.step(scores.argmax(-1)).reward)
         return outputs + list(env.observe())
 

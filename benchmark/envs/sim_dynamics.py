@@ -312,7 +312,8 @@ def _regenerate(r: Roster, b: Battle) -> torch.Tensor:
     b.shield = torch.where(alive, shield, r.zero)
     b.health = torch.where(alive, torch.minimum(b.health + r.hp_regen_step, r.hp_max), r.zero)
     if r.has_healers:  # the only units with energy
-        b.energy = torch.where(alive, torch.minimum(b.energy + r.energy_per_loop * LOOPS_PER_STEP, r.energy_max), r.zero)
+        energy = torch.minimum(b.energy + r.energy_per_loop * LOOPS_PER_STEP, r.energy_max)
+        b.energy = torch.where(alive, energy, r.zero)
     return alive
 
 
