@@ -4,11 +4,20 @@ Gate equations and weight layout are nn.GRU's (gates ordered r, z, n; the hidden
 reset gate's product), so an nn.GRU's state dict, unsqueezed to K = 1, computes the same function.
 The input projection does not depend on the hidden state, so callers compute it for the whole sequence
 at once (one large matmul) and hand it in as `gi`.
+
+`gru_sequence` is what the learner differentiates. Autograd through the step-by-step version records a
+dozen nodes per step and replays them one by one; here the backward pass is written by hand instead:
+the forward loop keeps each step's gates, the loop back through time turns them into that step's gate
+gradients (about a dozen elementwise ops, most writing straight into the result) and one batched matmul
+(dh_{t-1} from dh_t), and the weight gradient is one batched matmul over all steps after the loop.
 """
 
 from __future__ import annotations
 
+import functools
+
 import torch
+from torch.autograd.function import once_differentiable
 
 
 def gru_step(gi: torch.Tensor, h: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor) -> torch.Tensor:
@@ -22,10 +31,152 @@ def gru_step(gi: torch.Tensor, h: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.
     return n + z * (h - n)
 
 
-def gru_sequence(gi: torch.Tensor, h0: torch.Tensor, w_hh: torch.Tensor, b_hh: torch.Tensor) -> torch.Tensor:
-    """Every hidden state of a sequence: gi [K, T, N, 3H], h0 [K, N, H] -> [K, T, N, H]."""
-    h, out = h0, []
-    for t in range(gi.shape[1]):
-        h = gru_step(gi[:, t], h, w_hh, b_hh)
-        out.append(h)
-    return torch.stack(out, dim=1)
+def gru_sequence(
+    gi: torch.Tensor,
+    h0: torch.Tensor,
+    w_hh: torch.Tensor,
+    b_hh: torch.Tensor,
+    compute_dtype: torch.dtype | None = None,
+) -> torch.Tensor:
+    """Every hidden state of a sequence: gi [K, T, N, 3H], h0 [K, N, H] -> [K, T, N, H].
+
+    `compute_dtype` is the dtype of the recurrent matmuls (e.g. torch.bfloat16 where the CPU multiplies
+    it natively); gate math, the hidden state and every gradient stay in the inputs' floating dtype (at
+    least float32). None means autocast's dtype inside an autocast region for gi's device, else no cast.
+    The result is in that gate dtype.
+    """
+    tensors = (gi, h0, w_hh, b_hh)
+    dtype = functools.reduce(torch.promote_types, (t.dtype for t in tensors), torch.float32)
+    device_type = gi.device.type
+    if compute_dtype is None:
+        compute_dtype = torch.get_autocast_dtype(device_type) if torch.is_autocast_enabled(device_type) else dtype
+    if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
+        return _GRUSequence.apply(*tensors, dtype, compute_dtype)
+    with torch.autocast(device_type, enabled=False):
+        return _forward(gi.to(dtype), h0.to(dtype), w_hh, b_hh.to(dtype), compute_dtype, keep=False)[0]
+
+
+def _acc_bmm(acc: torch.Tensor, a: torch.Tensor, b: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    """acc + a @ b, batched; the product in a's dtype, the sum in acc's (baddbmm needs one dtype for all)."""
+    if a.dtype == acc.dtype:
+        return torch.baddbmm(acc, a, b, out=out)
+    return torch.add(acc, torch.bmm(a, b), out=out)
+
+
+def _forward(
+    gi: torch.Tensor,
+    h0: torch.Tensor,
+    w_hh: torch.Tensor,
+    b_hh: torch.Tensor,
+    mm_dtype: torch.dtype,
+    keep: bool,
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+    """Hidden states [K, T, N, H] and, if `keep`, what backward needs: sigmoid(r, z), n, W_hn h + b_hn.
+
+    The saved gates are time-major ([T, K, N, .]) so that every step reads and writes one contiguous block.
+    """
+    k, steps, rows, h3 = gi.shape
+    hidden = h3 // 3
+    out = gi.new_empty(k, steps, rows, hidden)
+    rz = gi.new_empty(steps, k, rows, 2 * hidden) if keep else None
+    n_all = gi.new_empty(steps, k, rows, hidden) if keep else None
+    hn_all = gi.new_empty(steps, k, rows, hidden) if keep else None
+    # Two matmuls per step, so that W_hn h + b_hn lands where backward reads it rather than being copied.
+    w_rz, w_n = w_hh.to(mm_dtype).transpose(1, 2).split([2 * hidden, hidden], dim=-1)
+    b_rz, b_n = b_hh.unsqueeze(1).split([2 * hidden, hidden], dim=-1)
+    gi_rz, gi_n = gi.split([2 * hidden, hidden], dim=-1)
+    # Each step's views made up front (one unbind each): per-step indexing costs as much as a small op.
+    saved = (rz.unbind(0), n_all.unbind(0), hn_all.unbind(0)) if keep else [[None] * steps] * 3
+    h = h0
+    for gi_rz_t, gi_n_t, out_t, rz_t, n_t, hn_t in zip(gi_rz.unbind(1), gi_n.unbind(1), out.unbind(1), *saved):
+        h_mm = h.to(mm_dtype)
+        gates = torch.add(gi_rz_t, _acc_bmm(b_rz, h_mm, w_rz), out=rz_t).sigmoid_()
+        hn = _acc_bmm(b_n, h_mm, w_n, out=hn_t)
+        n = torch.addcmul(gi_n_t, gates[..., :hidden], hn, out=n_t).tanh_()
+        h = torch.lerp(n, h, gates[..., hidden:], out=out_t)
+    return out, rz, n_all, hn_all
+
+
+class _GRUSequence(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, gi, h0, w_hh, b_hh, dtype, mm_dtype) -> torch.Tensor:
+        with torch.autocast(gi.device.type, enabled=False):
+            out, rz, n, hn = _forward(gi.to(dtype), h0.to(dtype), w_hh, b_hh.to(dtype), mm_dtype, keep=True)
+        ctx.save_for_backward(h0, w_hh, out, rz, n, hn)
+        ctx.dtypes = (gi.dtype, h0.dtype, w_hh.dtype, b_hh.dtype)
+        ctx.mm_dtype = mm_dtype
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        h0, w_hh, out, rz, n, hn = ctx.saved_tensors
+        with torch.autocast(grad_out.device.type, enabled=False):
+            grads = _backward(grad_out.to(out.dtype), h0.to(out.dtype), w_hh, out, rz, n, hn, ctx.mm_dtype)
+        wanted = zip(grads, ctx.needs_input_grad, ctx.dtypes)
+        return (*(g.to(d) if need else None for g, need, d in wanted), None, None)
+
+
+def _backward(
+    grad_out: torch.Tensor,
+    h0: torch.Tensor,
+    w_hh: torch.Tensor,
+    out: torch.Tensor,
+    rz: torch.Tensor,
+    n: torch.Tensor,
+    hn: torch.Tensor,
+    mm_dtype: torch.dtype,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Gradients wrt gi, h0, w_hh, b_hh from the saved gates, one step at a time back through time.
+
+    Each step's gate derivatives are computed inside the loop, while that step's gates are in cache:
+    computing them for all steps at once before the loop made backward 3x slower on CPU (each op a
+    memory-bound pass over T x N x H temporaries).
+    """
+    k, steps, rows, hidden = out.shape
+    d_gi = out.new_empty(k, steps, rows, 3 * hidden)
+    d_gh = torch.empty(d_gi.shape, dtype=mm_dtype, device=out.device)  # what the matmuls multiply
+    if steps == 0:
+        return d_gi, torch.zeros_like(h0), out.new_zeros(w_hh.shape), out.new_zeros(k, 3 * hidden)
+    w = w_hh.to(mm_dtype)
+    go, h_prev = grad_out.unbind(1), (h0, *out.unbind(1)[:-1])
+    gates = list(zip(rz.unbind(0), n.unbind(0), hn.unbind(0)))
+    d_gi_t = list(zip(*(part.unbind(1) for part in d_gi.split([2 * hidden, hidden], dim=-1))))
+    d_gh_t = list(zip(*(part.unbind(1) for part in d_gh.split([2 * hidden, hidden], dim=-1))))
+    d_gh_steps = d_gh.unbind(1)
+    dh = go[-1]  # dL/dh_t: from above, and from step t+1 once t+1 is done
+    for t in range(steps - 1, -1, -1):
+        z = _step_back(dh, h_prev[t], *gates[t], d_gi_t[t], d_gh_t[t])
+        carried = torch.addcmul(go[t - 1], dh, z) if t else dh * z
+        dh = _acc_bmm(carried, d_gh_steps[t], w)
+    h_prev = torch.cat([h0.unsqueeze(1), out[:, :-1]], dim=1).reshape(k, steps * rows, hidden)
+    d_w = torch.bmm(d_gh.view(k, steps * rows, 3 * hidden).transpose(1, 2), h_prev.to(mm_dtype))
+    d_b = d_gh.sum(dim=(1, 2), dtype=out.dtype)
+    return d_gi, dh, d_w, d_b
+
+
+def _step_back(
+    dh: torch.Tensor,
+    h_prev: torch.Tensor,
+    rz: torch.Tensor,
+    n: torch.Tensor,
+    hn: torch.Tensor,
+    d_gi: tuple[torch.Tensor, torch.Tensor],
+    d_gh: tuple[torch.Tensor, torch.Tensor],
+) -> torch.Tensor:
+    """One step's gradients wrt its gate pre-activations, written into d_gi and d_gh (each an (r|z, n) pair
+    of [K, N, 2H] and [K, N, H] views); returns z.
+
+    h' = (1 - z) n + z h, n = tanh(gi_n + r hn), (r, z) = sigmoid(gi_rz + gh_rz): gi_n's gradient is
+    dh (1 - z)(1 - n^2) =: a, gh_n's is a r; r's is a hn and z's dh (h - n), each times s (1 - s).
+    """
+    hidden = n.shape[-1]
+    r, z = rz[..., :hidden], rz[..., hidden:]
+    dn = torch.addcmul(dh, dh, z, value=-1)
+    a = torch.addcmul(dn, dn * n, n, value=-1, out=d_gi[1])
+    torch.mul(a, r, out=d_gh[1])
+    d_rz = torch.empty_like(rz)
+    torch.mul(a, hn, out=d_rz[..., :hidden])
+    torch.mul(dh, h_prev - n, out=d_rz[..., hidden:])
+    d_gh[0].copy_(torch.mul(d_rz, torch.addcmul(rz, rz, rz, value=-1), out=d_gi[0]))
+    return z
