@@ -17,7 +17,7 @@ from benchmark.envs.sim import SimEnv
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
-# Ops of one step (no battle ends): 302 on both maps now, with some room; the code before the small-batch
+# Ops of one step (no battle ends): 296 on both maps now, with some room; the code before the small-batch
 # work dispatched 413 (3m) and 417 (2s3z). A change that crosses a budget should say why the step needs the ops.
 OP_BUDGET = {"3m": 320, "2s3z": 320}
 
@@ -47,7 +47,7 @@ def test_one_step_stays_within_its_op_budget(map_name, batch_size):
     assert ops_of_one_step(env) <= OP_BUDGET[map_name]
 
 
-# A step in which a battle ends and restarts: 406 ops now on both maps (the fresh battles are observed in the
+# A step in which a battle ends and restarts: 400 ops now on both maps (the fresh battles are observed in the
 # same call as the others); the code before dispatched 664 (3m) and 672 (2s3z).
 RESTART_BUDGET = 430
 
@@ -89,7 +89,8 @@ def test_step_gives_the_same_battles_under_any_grad_mode():
         outputs = []
         with mode():
             for _ in range(30):
-                scores = torch.rand(env.observe().avail.shape, generator=generator).masked_fill(~env.observe().avail, -1)
+                avail = env.observe().avail
+                scores = torch.rand(avail.shape, generator=generator).masked_fill(~avail, -1)
                 outputs.append(env.step(scores.argmax(-1)).reward)
         return outputs + list(env.observe())
 

@@ -166,8 +166,9 @@ class SimEnv(BatchedEnv):
         fighting = alive & self.roster.fighter
         allies_left, enemies_left = fighting[:, :n_a].any(1), fighting[:, n_a:].any(1)
         won = allies_left & ~enemies_left
-        ended = ~(allies_left & enemies_left)
-        timed_out = ~ended & (b.t >= self.info.episode_limit)
+        fighting_on = allies_left & enemies_left
+        ended = ~fighting_on
+        timed_out = fighting_on & (b.t >= self.info.episode_limit)
         reward = (delta.abs() + torch.where(won, self._win_reward, zero)) * self.reward_scale
         info = {
             "battle_won": won,

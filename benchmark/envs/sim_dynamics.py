@@ -138,7 +138,7 @@ def norm(vectors: torch.Tensor) -> torch.Tensor:
     The coordinates are strided views, so torch computes hypot with its scalar routine; its vectorised one
     (on contiguous inputs) differs in the last bit for a few inputs in a million, and every trajectory would
     change with it."""
-    return torch.hypot(vectors[..., 0], vectors[..., 1])
+    return torch.hypot(*vectors.unbind(-1))
 
 
 def _distances(pos: torch.Tensor) -> torch.Tensor:
@@ -312,7 +312,8 @@ def _regenerate(r: Roster, b: Battle) -> torch.Tensor:
     b.shield = torch.where(alive, shield, r.zero)
     b.health = torch.where(alive, torch.minimum(b.health + r.hp_regen_step, r.hp_max), r.zero)
     if r.has_healers:  # the only units with energy
-        b.energy = torch.where(alive, torch.minimum(b.energy + r.energy_per_loop * LOOPS_PER_STEP, r.energy_max), r.zero)
+        energy = torch.minimum(b.energy + r.energy_per_loop * LOOPS_PER_STEP, r.energy_max)
+        b.energy = torch.where(alive, energy, r.zero)
     return alive
 
 

@@ -39,15 +39,11 @@ class Roster:
     speed: torch.Tensor  # map units per loop
     cooldown: torch.Tensor  # weapon cooldown in loops
     attacks: torch.Tensor
-    hp_regen: torch.Tensor  # per loop
     max_cd: torch.Tensor  # SMAC's normaliser of the cooldown (a medivac's: energy) state feature
     type_onehot: torch.Tensor  # [N, unit_type_bits]
     hit: torch.Tensor  # [N, N] raw damage of one attack of i on j; 0 within a team and where i cannot hit j
     reach: torch.Tensor  # [N, N] centre distance at which i's weapon (a healer's heal) reaches j: range + radii
     can_target: torch.Tensor  # [N, N] bool: j is a foe that i's weapon can hit (hit > 0)
-    target_offset: torch.Tensor  # [n_agents] slot of an agent's attack slot 0: n_agents, or 0 for a healer
-    order_ok: torch.Tensor  # [n_agents, n_actions] bool: the game accepts the action's order (a ground
-    # weapon refuses a flyer)
     min_gap: torch.Tensor  # [N, N] r_i + r_j
     collide: torch.Tensor  # [N, N] bool, False on the diagonal
     share: torch.Tensor  # [N, N] the part of an overlap that i (not j) moves to resolve
@@ -56,12 +52,9 @@ class Roster:
     lower: torch.Tensor  # [N, 1] lowest coordinate of a unit's centre
     upper: torch.Tensor  # [N, 2] highest coordinate
     others: torch.Tensor  # [n_agents, n_agents - 1]: the allies agent a observes, in id order
-    moves: torch.Tensor  # [4, 2] displacement of the move actions north, south, east, west
     centre: torch.Tensor  # [2] centre of the whole map (SMAC's map_x / 2, map_y / 2)
     extent: torch.Tensor  # [2] playable width, height (SMAC's max_distance_x, _y)
-    action_ids: torch.Tensor  # arange(n_actions)
     # ground
-    grid_size: tuple[int, int]  # cells along x, y, one more than the map's: a border of no ground past its far edges
     ground: torch.Tensor  # [GROUNDS * (W + 1) * (H + 1)] bool: walkable, walkable for cliff walkers, on the map
     ground_of: torch.Tensor  # [N] long, offset into `ground` of the grid each unit stands on
     paths: torch.Tensor | None  # flat [C, C] first steps on walkable, then on cliff walkable (sim_paths);
@@ -85,18 +78,19 @@ class Roster:
     energy_per_loop: torch.Tensor  # [N]
     # derived once so that a step only looks them up (each saves ops per step; see sim_layout)
     sh_norm: torch.Tensor  # [N] sh_max, at least 1: the shield feature's normaliser
-    half_moves: torch.Tensor  # [4, 2] moves / 2: where SMAC's can_move looks
+    half_moves: torch.Tensor  # [4, 2] half of the moves north, south, east, west: where SMAC's can_move looks
     cell_stride: torch.Tensor  # [2] long: flat cell index = x * stride[0] + y * stride[1]
     slide_x: torch.Tensor  # [6] long: which of (old, new, middle) point gives the x (slide_y: the y) of the
     slide_y: torch.Tensor  # cells a move is checked at: new, along x, along y, then the middle of each
     action_target: torch.Tensor  # [n_agents * n_actions] long: slot an agent's action attacks (heals), -1: none
-    # or refused; row a starts at a * n_actions
+    # or an order the game refuses (a ground weapon on a flyer); row a starts at a * n_actions
     action_row: torch.Tensor  # [n_agents] long: a * n_actions
     action_moves: torch.Tensor  # [n_actions] bool: a move action
-    action_goal: torch.Tensor  # [n_actions, 2] a move action's displacement (move 0's for the others, unused)
+    action_goal: torch.Tensor  # [n_actions, 2] a move action's displacement (the nearest move's for the
+    # others, never used)
     step_reach: torch.Tensor  # [N] speed * LOOPS_PER_STEP: the farthest a unit walks in a step
     speed_safe: torch.Tensor  # [N] speed, at least 1e-6
-    hp_regen_step: torch.Tensor  # [N] hp_regen * LOOPS_PER_STEP
+    hp_regen_step: torch.Tensor  # [N] hit points a unit regenerates per step (zerg)
     fighter: torch.Tensor  # [N] bool: not a healer
     enemy_can_target: torch.Tensor  # can_target[n_agents:]
     enemy_reach: torch.Tensor  # reach[n_agents:]
@@ -110,7 +104,6 @@ class Roster:
     no_slot: torch.Tensor  # -1, long
     step_loops: torch.Tensor  # float LOOPS_PER_STEP
     # what the map has at all, so that a step skips what it does not (plain bools: no device sync)
-    has_flyers: bool
     has_healers: bool
     has_splash: bool  # splash or suicide attacks
 
@@ -163,10 +156,9 @@ def build_roster(spec: MapSpec, ground: Terrain, device: torch.device) -> Roster
         hp_max=column([u.health for u in units]), sh_max=sh_max,
         armor=column([u.armor for u in units]), radius=radius, speed=speed,
         cooldown=column([u.cooldown for u in units]), attacks=column([float(u.attacks) for u in units]),
-        hp_regen=hp_regen,
         max_cd=column([u.smac_max_cooldown for u in units]),
         type_onehot=_type_onehot(spec, units, device),
-        hit=hit, reach=reach, can_target=can_target, target_offset=target_offset, order_ok=order_ok,
+        hit=hit, reach=reach, can_target=can_target,
         min_gap=table(lambda i, a, j, b: a.radius + b.radius),
         collide=table(lambda i, a, j, b: float(i != j and a.massive == b.massive and a.flying == b.flying)).bool(),
         share=table(lambda i, a, j, b: _share(mobile[i], mobile[j])),
@@ -174,9 +166,8 @@ def build_roster(spec: MapSpec, ground: Terrain, device: torch.device) -> Roster
         formation=_formation(spec, ground).to(device),
         lower=radius.unsqueeze(1), upper=size - radius.unsqueeze(1),
         others=column([[j for j in range(n_a) if j != i] for i in range(n_a)], torch.long).view(n_a, n_a - 1),
-        moves=moves,
-        centre=size / 2, extent=column(list(spec.size)), action_ids=torch.arange(spec.n_actions, device=device),
-        grid_size=grid_size, ground=torch.as_tensor(grids, device=device),
+        centre=size / 2, extent=column(list(spec.size)),
+        ground=torch.as_tensor(grids, device=device),
         ground_of=column([cells * (2 if u.flying else 1 if u.cliff_walker else 0) for u in units], torch.long),
         paths=_paths(ground, units, device), path_size=tuple(ground.size), path_steps=step_offsets(device),
         path_of=column([-1 if u.flying else ground.walkable.size ** 2 * u.cliff_walker for u in units], torch.long),
@@ -190,7 +181,7 @@ def build_roster(spec: MapSpec, ground: Terrain, device: torch.device) -> Roster
         energy_per_heal=column([u.heal_energy_per_hp for u in units]),
         energy_start=column([u.energy_start for u in units]), energy_max=column([u.energy_max for u in units]),
         energy_per_loop=column([u.energy_regen for u in units]),
-        has_flyers=any(u.flying for u in units), has_healers=any(heals),
+        has_healers=any(heals),
         has_splash=any(u.splash_radius > 0 or u.line_splash > 0 or u.suicide for u in units),
     )
 
