@@ -260,7 +260,8 @@ def test_alternating_methods_learn_from_the_observations_their_adversary_perturb
     # The buffer kept what the agents saw: inside the ball, and really moved on the steps that happened.
     delta = (batch.seen_obs - batch.obs).abs()
     steps = torch.cat([batch.filled, torch.zeros_like(batch.filled[:, :1])], dim=1).bool()
-    assert delta.amax() <= 0.1 + 1e-6 and delta[steps].amax() > 0.05
+    # (float16 storage rounds each observation by up to 2**-11 of its magnitude, features lie in [-1, 1])
+    assert delta.amax() <= 0.1 + 2**-10 and delta[steps].amax() > 0.05
     given = []
     td_loss = trainer.learner.td_loss
 

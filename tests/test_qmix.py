@@ -128,7 +128,8 @@ def test_td_targets_come_from_the_recorded_observations_when_the_agents_see_pert
     loss, q = learner.td_loss(batch, obs=perturbed)
     prev = previous_actions(batch.actions)
     with torch.no_grad():
-        targets = learner._targets(batch, mac.sequence_q(batch.obs, prev), prev)  # double Q picks on clean obs
+        target_q = mac.sequence_q(batch.obs, prev, agent=learner.target_agent)
+        targets = learner._targets(batch, mac.sequence_q(batch.obs, prev), target_q)  # double Q picks on clean obs
         chosen = mac.sequence_q(perturbed, prev)[:, :-1].gather(-1, batch.actions.unsqueeze(-1)).squeeze(-1)
         q_tot = learner.mixer(chosen, batch.state[:, :-1]).squeeze(-1)
     expected = ((q_tot - targets) * batch.filled).pow(2).sum() / batch.filled.sum()
