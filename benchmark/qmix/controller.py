@@ -6,6 +6,7 @@ controller splits them by run for its stacked networks (agent.py) and joins them
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 
 import torch
@@ -78,11 +79,12 @@ class AgentController:
 
     def view(self, runs: Sequence[int]) -> AgentController:
         """A controller over copies of some runs' current weights (greedy tests, a run's adversary)."""
-        out = AgentController(self.info, self.cfg, self.device, seeds=[0] * len(runs))
-        for i, run in enumerate(runs):
-            out.load_run_state(i, self.run_state(run))
-        out.agent.requires_grad_(False)
-        out.sequence_bf16 = self.sequence_bf16
+        index = torch.as_tensor(list(runs), device=self.device)
+        out = copy.copy(self)
+        out.agent = copy.deepcopy(self.agent)  # the layers' structure; their weights are replaced next
+        for module in out.agent.modules():
+            for name, weight in list(module.named_parameters(recurse=False)):
+                setattr(module, name, torch.nn.Parameter(weight.detach().index_select(0, index), requires_grad=False))
         return out
 
 
