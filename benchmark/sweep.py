@@ -257,9 +257,11 @@ def cell_done(cell: Cell) -> bool:
 
 
 # -- run groups -------------------------------------------------------------------------------------------
-# Most runs trained together per process when --group-size is not given: on CPU the gain flattens out
-# around 8-16 (bench/bench_group.py) while memory grows with every run's replay buffer; a GPU takes many more.
-MAX_AUTO_GROUP = {"cpu": 9, "cuda": 64}
+# Most runs trained together per process when --group-size is not given. On CPU the learner's batched
+# matmuls are compute-bound at pymarl2's batch of 128 episodes, so a group gains mostly on acting: per CPU
+# second, 3 runs of 3m gave 1.1-1.5x one run's env steps and 9 runs no more (README, "Benchmarks"), while
+# memory grows with every run's replay buffer. A GPU, idle at one small run, takes many more.
+MAX_AUTO_GROUP = {"cpu": 3, "cuda": 64}
 
 
 def auto_group_size(cells: list[Cell], workers: int) -> int:
