@@ -19,7 +19,8 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from benchmark.evaluate import EVAL_SEED, load_policy
+from benchmark.evaluate import evaluation_seed, load_policy
+from benchmark.streams import RunGenerators
 from benchmark.envs import make_env
 from benchmark.qmix.learner import previous_actions
 from benchmark.runner import EpisodeRunner
@@ -30,9 +31,9 @@ MARGINS = (0.05, 0.1, 0.2, 0.5)
 @torch.no_grad()
 def action_gaps(run_dir: Path, episodes: int, model: str) -> dict[str, float]:
     cfg, mac = load_policy(run_dir, torch.device("cpu"), model)
-    seed = cfg.train.seed + EVAL_SEED
+    seed = evaluation_seed(cfg.train.seed)
     env = make_env(cfg.env.backend, cfg.env.map, episodes, seed, torch.device("cpu"))
-    batch, stats = EpisodeRunner(env, mac, seed).run(epsilon=0.0)
+    batch, stats = EpisodeRunner(env, mac, RunGenerators.single(seed, torch.device("cpu"))).run(epsilon=0.0)
     env.close()
     q = mac.sequence_q(batch.obs, previous_actions(batch.actions))[:, :-1]
     avail = batch.avail[:, :-1]

@@ -32,6 +32,7 @@ from benchmark.device import configure_threads
 from benchmark.envs import make_env
 from benchmark.methods import METHODS
 from benchmark.qmix.controller import AgentController, greedy_actions
+from benchmark.streams import RunGenerators
 from benchmark.train import Trainer
 
 FULL_STRENGTH = 1_000_000  # train.steps of the timed runs; timing starts at its ramp end (eps at full value)
@@ -44,10 +45,10 @@ def time_method(map_name: str, method: str, eps: float, iterations: int, device:
     })  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(cfg, tmp)
-        trainer.progress.env_steps = int(cfg.method.ramp_end * FULL_STRENGTH)
+        trainer.run_progress.env_steps = int(cfg.method.ramp_end * FULL_STRENGTH)
         fill_buffer(trainer)
-        if hasattr(trainer.method, "agent_iters_left"):
-            trainer.method.agent_iters_left = 0  # start the timed part with a full atla/paad cycle
+        for run in getattr(trainer.method, "adversaries", []):
+            run.agent_iters_left = 0  # start the timed part with a full atla/paad cycle
         steps, seconds = time_iterations(trainer, iterations)
     return {"steps": steps, "s_per_m": seconds / steps * 1e6}
 
@@ -82,7 +83,7 @@ def time_attacks(map_name: str, eps: float, envs: int, steps: int, device: str) 
     acting_seconds_per_step(mac, env, None, 10)  # warm-up, so that the first attack timed is not penalised
     out = {}
     for name in ATTACKS.names():
-        ctx = AttackContext(mac, eps, torch.Generator(device=dev).manual_seed(0), cfg, None, AttackConfig(adversary_steps=0))
+        ctx = AttackContext(mac, eps, RunGenerators.single(0, dev), cfg, None, AttackConfig(adversary_steps=0))
         out[name] = {"s_per_step": acting_seconds_per_step(mac, env, ATTACKS.get(name)(ctx), steps)}
     for kind in ("atla", "paad"):  # one-off cost: PPO iterations against the victim
         acfg = cfg.adversary

@@ -15,7 +15,7 @@ import torch
 from benchmark.envs.sim import SimEnv
 
 MAPS = ("3m", "2s3z")
-BATCH_SIZES = (1, 64, 1024)
+BATCH_SIZES = (1, 8, 64, 256, 1024)  # 8..300: what training steps (8 envs per run, run groups of K x 8)
 
 
 def random_actions(avail: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

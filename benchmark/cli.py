@@ -82,9 +82,9 @@ def train(map_name, method, train_eps, seed, steps, backend, device, config_file
         trainer = run_training(cfg, run_dir, report)
     finally:
         bar.stop()
-    last = trainer.rows[-1] if trainer.rows else None
+    last = trainer.run_rows[-1] if trainer.run_rows else None
     win = f", test win rate {last['test_win_rate']:.2f}" if last else ""
-    console.print(f"run {run_dir}: {trainer.progress.env_steps} env steps{win}", markup=False)
+    console.print(f"run {run_dir}: {trainer.run_progress.env_steps} env steps{win}", markup=False)
 
 
 def _progress() -> Progress:
@@ -176,7 +176,9 @@ def doctor() -> None:
 def _launch_options(command):
     """The options `sweep` and `regress` share, defined once so that their names, defaults and help agree."""
     for option in reversed((
-        click.option("--workers", type=int, default=1, show_default=True, help="Cells run at once."),
+        click.option("--workers", type=int, default=1, show_default=True, help="Processes (run groups) run at once."),
+        click.option("--group-size", type=int, default=0, show_default=True,
+                     help="Runs trained together in one process (same map and method); 0 = auto: up to 9 on CPU, 64 on CUDA."),
         click.option("--launcher", default="local", show_default=True, help="local (process pool) or ray."),
         click.option("--address", help="Ray cluster address [default: start a local one]."),
         click.option("--backend", help="sim or sc2 [default: the preset's]."),
@@ -192,13 +194,15 @@ def _launch_options(command):
 @click.option("--cpus-per-run", type=float, default=1.0, show_default=True, help="CPUs a Ray task reserves.")
 @click.option("--gpus-per-run", type=float, default=0.0, show_default=True, help="GPUs (or a share) a Ray task reserves.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
-def sweep(preset, out, workers, launcher, address, backend, cpus_per_run, gpus_per_run, dry_run) -> None:
+def sweep(preset, out, workers, group_size, launcher, address, backend, cpus_per_run, gpus_per_run, dry_run) -> None:
     """Train and evaluate a preset's grid; finished cells are skipped, interrupted ones resumed."""
     from benchmark.launchers import LAUNCHERS, LaunchOptions
     from benchmark.sweep import load_preset, plan
 
     spec = load_preset(preset)
-    options = LaunchOptions(workers=workers, address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run)
+    options = LaunchOptions(
+        workers=workers, address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run, group_size=group_size
+    )
     launch = LAUNCHERS.get(launcher)
     root = out or Path("runs") / "sweeps" / spec.name
     run_plan(spec.name, root, plan(spec, root, backend), launch, options, dry_run)
@@ -264,7 +268,7 @@ def _progress_cells() -> Progress:
 @click.option("--update", is_flag=True, help="Write the runs' summary as the new baseline instead of failing.")
 @_launch_options
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a setting of every run, e.g. qmix.lr=0.")
-def regress(preset, baseline, out, update, workers, launcher, address, backend, overrides) -> None:
+def regress(preset, baseline, out, update, workers, group_size, launcher, address, backend, overrides) -> None:
     """Run a preset's sweep and exit 1 if any cell wins significantly less often than in BASELINE.
 
     The test: one-sided Fisher exact per cell on wins pooled over seeds, Holm-adjusted, alpha 0.01
@@ -280,7 +284,7 @@ def regress(preset, baseline, out, update, workers, launcher, address, backend, 
     if overrides:
         spec = dataclasses.replace(spec, settings={**spec.settings, **dict(parse_override(text) for text in overrides)})
     old = gate.load_baseline(baseline) if baseline.exists() or not update else None  # fail before the sweep
-    launch, options = LAUNCHERS.get(launcher), LaunchOptions(workers=workers, address=address)
+    launch, options = LAUNCHERS.get(launcher), LaunchOptions(workers=workers, address=address, group_size=group_size)
     with tempfile.TemporaryDirectory(prefix="regress-") as scratch:
         root = out or Path(scratch)
         cells = plan(spec, root, backend)

@@ -57,6 +57,9 @@ class QMixConfig:
     epsilon_start: float = 1.0
     epsilon_finish: float = 0.05
     epsilon_anneal_time: int = 100_000  # env steps
+    # How the replay buffer stores observations and states (benchmark/qmix/buffer.py): float16 halves the
+    # memory of a run group; float32 stores them exactly.
+    buffer_dtype: str = "float16"
 
     def __post_init__(self) -> None:
         _require(math.isfinite(self.lr) and self.lr >= 0, f"qmix.lr must be a finite number >= 0, got {self.lr}")
@@ -74,6 +77,7 @@ class QMixConfig:
             self.buffer_size >= self.batch_size,
             f"qmix.buffer_size ({self.buffer_size}) must be >= qmix.batch_size ({self.batch_size})",
         )
+        _require(self.buffer_dtype in ("float16", "float32"), f"qmix.buffer_dtype must be float16 or float32, got {self.buffer_dtype!r}")
         for name in ("epsilon_start", "epsilon_finish"):
             value = getattr(self, name)
             _require(0 <= value <= 1, f"qmix.{name} must be in [0, 1], got {value}")
@@ -216,6 +220,11 @@ class TrainConfig:
     test_interval: int = 10_000  # env steps between greedy test rounds (one train.csv row each)
     test_episodes: int = 32
     checkpoint_interval: int = 50_000  # env steps between resumable checkpoints
+    # The agents' matmuls while learning (whole sequences, the inner attacks included): "bf16" multiplies in
+    # bfloat16 (autocast; weights, gates, the mixer and the TD targets stay float32), for CPUs with AMX or
+    # AVX512-BF16 and for GPUs. Acting and evaluation always run in float32. tests/test_groups.py bounds what
+    # bf16 changes in a trained agent's Q-values; bench/bench_gru.py measures whether it pays here.
+    precision: str = "fp32"
 
     def __post_init__(self) -> None:
         _require(self.steps >= 0, f"train.steps must be >= 0, got {self.steps}")
@@ -227,6 +236,7 @@ class TrainConfig:
         )
         _require(self.test_interval >= 1, f"train.test_interval must be >= 1, got {self.test_interval}")
         _require(self.test_episodes >= 1, f"train.test_episodes must be >= 1, got {self.test_episodes}")
+        _require(self.precision in ("fp32", "bf16"), f"train.precision must be fp32 or bf16, got {self.precision!r}")
         _require(
             self.checkpoint_interval >= 1,
             f"train.checkpoint_interval must be >= 1, got {self.checkpoint_interval}",

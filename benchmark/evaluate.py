@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 
@@ -20,9 +21,16 @@ from benchmark.eval_records import claim_for_model, complete, done_cells, model_
 from benchmark.records import CHECKPOINT_DIR, CONFIG_FILE, EVAL_COLUMNS, EVAL_FILE, append_csv, read_csv_rows, write_csv
 from benchmark.runlock import run_lock
 from benchmark.runner import EpisodeRunner
+from benchmark.streams import RunGenerators
 
-EVAL_SEED = 2_000_003  # evaluation episodes are the same battles for every cell (common random numbers)
+# Evaluation episodes are the same battles for every cell (common random numbers), drawn from a seed of
+# their own derived from the run's, so they differ from the run's training and test battles.
+EVAL_TAG = 2_000_003
 MAX_PARALLEL = 1024  # environments stepped together while evaluating
+
+
+def evaluation_seed(seed: int) -> int:
+    return int(np.random.SeedSequence([seed, EVAL_TAG]).generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
 def load_policy(run_dir: Path, device: torch.device, which: str = "last") -> tuple[RunConfig, AgentController]:
@@ -38,8 +46,9 @@ def _load_agents(cfg: RunConfig, run_dir: Path, device: torch.device, which: str
     model = checkpoint.load(Path(run_dir) / CHECKPOINT_DIR / name, device)
     mac = AgentController(MAPS.get(cfg.env.map).info(), cfg.qmix, device)
     try:
-        mac.agent.load_state_dict(model["agent"])
-    except (KeyError, RuntimeError, TypeError, AttributeError) as err:
+        mac.load_run_state(0, model["agent"])
+        mac.agent.requires_grad_(False)  # evaluated, never trained: attacks need gradients for observations only
+    except (KeyError, RuntimeError, TypeError, AttributeError, ValueError) as err:
         raise UserError(f"{run_dir}: model checkpoint does not fit its config ({str(err).splitlines()[0][:100]})") from None
     return mac
 
@@ -122,15 +131,15 @@ def evaluate_cell(
     run_dir: Path | None = None,
     options: AttackConfig | None = None,
 ) -> dict:
-    seed = cfg.train.seed + EVAL_SEED
+    seed = evaluation_seed(cfg.train.seed)
     options = options or AttackConfig()
-    generator = torch.Generator(device=device).manual_seed(seed)
+    generator = RunGenerators.single(seed, device)
     perturb = ATTACKS.get(attack)(AttackContext(mac, eps, generator, cfg, run_dir, options))
     outcomes = []
     for start in range(0, episodes, MAX_PARALLEL):
         size = min(MAX_PARALLEL, episodes - start)
         env = make_env(cfg.env.backend, cfg.env.map, size, seed + start, device)
-        _, stats = EpisodeRunner(env, mac, seed + start).run(epsilon=0.0, perturb=perturb)
+        _, stats = EpisodeRunner(env, mac, RunGenerators.single(seed + start, device)).run(epsilon=0.0, perturb=perturb)
         env.close()
         outcomes.append(stats)
     cat = {k: torch.cat([getattr(s, k) for s in outcomes]) for k in ("won", "returns", "dead_allies", "dead_enemies")}

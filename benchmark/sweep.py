@@ -16,6 +16,7 @@ API (used by `robust-qmix sweep`, the launchers in benchmark/launchers/ and `reg
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import traceback
@@ -253,6 +254,75 @@ def missing_evaluations(cell: Cell) -> list[tuple[str, float]]:
 
 def cell_done(cell: Cell) -> bool:
     return cell_trained(cell) and not missing_evaluations(cell)
+
+
+# -- run groups -------------------------------------------------------------------------------------------
+# Most runs trained together per process when --group-size is not given: on CPU the gain flattens out
+# around 8-16 (bench/bench_group.py) while memory grows with every run's replay buffer; a GPU takes many more.
+MAX_AUTO_GROUP = {"cpu": 9, "cuda": 64}
+
+
+def auto_group_size(cells: list[Cell], workers: int) -> int:
+    """Enough runs per group to give every worker work and no more (a group takes one worker), at most
+    MAX_AUTO_GROUP per process."""
+    from benchmark.device import resolve_device
+
+    device = resolve_device(cells[0].config.train.device).type if cells else "cpu"
+    return max(1, min(MAX_AUTO_GROUP.get(device, 1), -(-len(cells) // workers)))
+
+
+def form_groups(cells: list[Cell], size: int) -> list[list[Cell]]:
+    """Cells whose runs may train together (benchmark.train.group_key; the sim backend; the same
+    evaluation plan), in plan order, at most `size` per group."""
+    by_key: dict[tuple, list[Cell]] = {}
+    for cell in cells:
+        by_key.setdefault(_group_of(cell), []).append(cell)
+    limit = lambda key: size if key[0].env.backend == "sim" else 1  # noqa: E731 - sc2 trains one run at a time
+    return [group[i : i + limit(key)] for key, group in by_key.items() for i in range(0, len(group), limit(key))]
+
+
+def _group_of(cell: Cell) -> tuple:
+    from benchmark.train import group_key
+
+    return (group_key(cell.config), cell.attacks, cell.eps, cell.episodes, cell.adversary_steps, cell.models)
+
+
+def run_group(cells: list[Cell]) -> list[CellResult]:
+    """`run_cell` for the cells of one group: their untrained runs train together, then each is evaluated.
+    A run that fails in training fails its own cell only."""
+    started = time.perf_counter()
+    todo = [c for c in cells if not cell_trained(c)]
+    errors = {c.run_dir: message for c in todo if (message := _refused(c))}
+    todo = [c for c in todo if c.run_dir not in errors]
+    if len(todo) > 1:
+        try:
+            from benchmark.train import train_group
+
+            trainer = train_group([c.config for c in todo], [c.run_dir for c in todo])
+            errors.update({todo[k].run_dir: message for k, message in trainer.failures.items()})
+        except Exception as err:  # noqa: BLE001 - the whole group failed: every one of its cells reports it
+            errors.update({c.run_dir: _one_line(err) for c in todo})
+    share = (time.perf_counter() - started) / len(cells)
+    return [
+        CellResult(c.run_dir, trained_steps(c.run_dir), _eval_rows(c.run_dir), share, errors[c.run_dir])
+        if c.run_dir in errors else _plus_time(run_cell(c), share)
+        for c in cells
+    ]
+
+
+def _refused(cell: Cell) -> str | None:
+    """Why training would refuse the cell's run directory (it holds something else), before its group starts."""
+    from benchmark.train import prepare_run_dir
+
+    try:
+        prepare_run_dir(cell.config, cell.run_dir)
+    except UserError as err:
+        return str(err)
+    return None
+
+
+def _plus_time(result: CellResult, seconds: float) -> CellResult:
+    return dataclasses.replace(result, wall_seconds=result.wall_seconds + seconds)
 
 
 # -- running a cell -------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from benchmark.attacks import ATTACKS, AttackContext, attack_label
 from benchmark.attacks.ball import Ball, VictimSelector
 from benchmark.attacks.gradient import GradientAttack, step_objective
 from benchmark.attacks.objectives import available_policy, greedy_preference_loss
+from benchmark.streams import RunGenerators
 from benchmark.config import AttackConfig, QMixConfig, RunConfig
 from benchmark.envs.maps import env_info
 from benchmark.errors import UserError
@@ -54,7 +55,7 @@ def trained_mac() -> AgentController:
 
 
 def perturb_with(name: str, mac: AgentController, eps: float, options: AttackConfig = AttackConfig(), seed: int = 0):
-    ctx = AttackContext(mac, eps, torch.Generator().manual_seed(seed), RunConfig(), None, options)
+    ctx = AttackContext(mac, eps, RunGenerators.single(seed, "cpu"), RunConfig(), None, options)
     return ATTACKS.get(name)(ctx)
 
 
@@ -89,9 +90,9 @@ def test_eps_zero_changes_nothing(name):
     assert perturb_with(name, random_mac(), 0.0, AttackConfig(adversary_steps=0)) is None  # the runner sees clean obs
     obs, prev, hidden, avail = step_inputs(0)
     ball = Ball(obs, 0.0, clip=True)
-    assert torch.equal(ball.project(obs + 1.0), obs) and torch.equal(ball.sample(torch.Generator()), obs)
+    assert torch.equal(ball.project(obs + 1.0), obs) and torch.equal(ball.sample(RunGenerators.single(0, "cpu")), obs)
     objective = step_objective(random_mac(), obs, prev, hidden, avail)
-    assert torch.equal(GradientAttack.pgd(5).run(objective, ball, torch.Generator()), obs)
+    assert torch.equal(GradientAttack.pgd(5).run(objective, ball, RunGenerators.single(0, "cpu")), obs)
 
 
 def greedy_probability(mac, obs, seen, prev, hidden, avail) -> torch.Tensor:
@@ -151,7 +152,7 @@ def test_attacks_leave_the_recurrent_state_and_inputs_alone():
 
 
 def test_victims_are_k_random_agents_drawn_at_each_episode_start():
-    selector = VictimSelector(1, 3, torch.Generator().manual_seed(0))
+    selector = VictimSelector(1, 3, RunGenerators.single(0, "cpu"))
     first = selector(torch.full((64, 3), -1))
     assert (first.sum(-1) == 1).all() and len(set(first.float().argmax(-1).tolist())) == 3
     assert torch.equal(selector(torch.zeros(64, 3, dtype=torch.long)), first)  # mid-episode: kept
@@ -159,9 +160,9 @@ def test_victims_are_k_random_agents_drawn_at_each_episode_start():
     prev[:32] = -1  # the first half starts new episodes
     again = selector(prev)
     assert torch.equal(again[32:], first[32:]) and not torch.equal(again[:32], first[:32])
-    assert VictimSelector(0, 3, torch.Generator())(prev) is None and VictimSelector(3, 3, torch.Generator())(prev) is None
+    assert VictimSelector(0, 3, RunGenerators.single(0, "cpu"))(prev) is None and VictimSelector(3, 3, RunGenerators.single(0, "cpu"))(prev) is None
     with pytest.raises(UserError, match="victims must be at most"):
-        VictimSelector(4, 3, torch.Generator())
+        VictimSelector(4, 3, RunGenerators.single(0, "cpu"))
 
 
 def test_eval_labels_name_only_options_that_matter():

@@ -54,7 +54,7 @@ def test_the_largest_seed_trains(tmp_path):
 def test_a_diverging_run_stops_with_the_step_and_saves_no_broken_model(tmp_path):
     run = tmp_path / "run"
     done = cli("train", *TINY, "--steps", "1200", "--set", "qmix.lr=1e30", "--out", str(run))
-    one_line_error(done, "training diverged at env step")
+    one_line_error(done, "training diverged by env step")
     model = run / "checkpoints" / "model.pt"
     if model.exists():
         state = checkpoint.load(model, torch.device("cpu"))

@@ -20,6 +20,6 @@ def test_vanilla_qmix_learns_3m(tmp_path):
         {"env.map": "3m", "train.steps": BUDGET_3M, "train.test_interval": 50_000, "train.seed": 0}
     )
     trainer = train(cfg, tmp_path / "run")
-    assert trainer.progress.env_steps >= BUDGET_3M
+    assert trainer.run_progress.env_steps >= BUDGET_3M
     (row,) = evaluate(tmp_path / "run", episodes=256)
     assert row["win_rate"] >= 0.8, f"greedy win rate {row['win_rate']:.3f} after {BUDGET_3M} env steps"

@@ -17,6 +17,7 @@ from benchmark.envs import make_env
 from benchmark.methods import METHODS
 from benchmark.methods.regularisers import REGULARISERS
 from benchmark.qmix.controller import greedy_actions
+from benchmark.streams import RunGenerators
 from benchmark.train import Trainer
 
 STEPS = 10_000  # train.steps: only sets where the eps ramp lies (ramp_start 0.1 -> step 1000, ramp_end 0.5 -> 5000)
@@ -32,9 +33,27 @@ def make_trainer(tmp_path, method: str, train_eps: float = 0.1, **extra) -> Trai
     return Trainer(cfg, tmp_path)  # writes nothing until a test round or a checkpoint
 
 
+ONE_RUN = torch.tensor([True])  # the single run of a Trainer learns
+
+
+def collect_perturb(method, env_steps: int):
+    return method.collect_perturb([env_steps], [True])
+
+
+def update(method, batch, env_steps: int) -> dict[str, float]:
+    """One update of the single run at `env_steps`; what it logs, as plain numbers (one value per run)."""
+    out = method.update(batch, [env_steps], ONE_RUN)
+    assert all(torch.as_tensor(v).shape == (1,) for v in out.values()), {k: torch.as_tensor(v).shape for k, v in out.items()}
+    return {k: float(v[0]) for k, v in out.items()}
+
+
+def eps_at(method, env_steps: int) -> float:
+    return float(method.eps_at([env_steps])[0])
+
+
 def fill(trainer: Trainer, env_steps: int):
     """One collected batch under the method's own perturbation at `env_steps`, then a sampled batch."""
-    batch, _ = trainer.runner.run(epsilon=0.5, perturb=trainer.method.collect_perturb(env_steps))
+    batch, _ = trainer.runner.run(epsilon=0.5, perturb=collect_perturb(trainer.method, env_steps))
     trainer.buffer.insert(batch)
     return trainer.buffer.sample(trainer.cfg.qmix.batch_size)
 
@@ -53,7 +72,7 @@ def test_each_method_runs_a_few_updates(tmp_path, method):
     trainer = make_trainer(tmp_path, method, 0.0 if method == "vanilla" else 0.1, **{"method.adversary_iters": 1, "method.agent_iters": 1})
     before = agent_params(trainer)
     for _ in range(3):
-        out = trainer.method.update(fill(trainer, STEPS), STEPS)
+        out = update(trainer.method, fill(trainer, STEPS), STEPS)
         assert torch.isfinite(torch.tensor(out["loss"])) and out["loss"] >= 0
     assert not same(before, agent_params(trainer))
 
@@ -61,16 +80,16 @@ def test_each_method_runs_a_few_updates(tmp_path, method):
 # -- adv_train ---------------------------------------------------------------------------------------------
 def test_adv_train_eps_ramps_from_zero(tmp_path):
     method = make_trainer(tmp_path, "adv_train", 0.2).method
-    assert [method.eps_at(s) for s in (0, 1000, 3000, 5000, 9000)] == pytest.approx([0, 0, 0.1, 0.2, 0.2])
-    assert method.collect_perturb(500) is None  # clean acting before the ramp starts
+    assert [eps_at(method, s) for s in (0, 1000, 3000, 5000, 9000)] == pytest.approx([0, 0, 0.1, 0.2, 0.2])
+    assert collect_perturb(method, 500) is None  # clean acting before the ramp starts
     steps = range(0, STEPS, 250)
-    assert all(method.eps_at(a) <= method.eps_at(b) for a, b in zip(steps, steps[1:]))
+    assert all(eps_at(method, a) <= eps_at(method, b) for a, b in zip(steps, steps[1:]))
 
 
 def test_adv_train_acts_on_perturbed_observations_inside_the_ball(tmp_path):
     trainer = make_trainer(tmp_path, "adv_train", 0.2)
-    eps = trainer.method.eps_at(3000)
-    perturb = trainer.method.collect_perturb(3000)
+    eps = eps_at(trainer.method, 3000)
+    perturb = collect_perturb(trainer.method, 3000)
     seen = []
 
     def spy(obs, prev, hidden, avail):
@@ -94,10 +113,10 @@ def test_adv_train_learns_on_worst_case_observations_and_clean_before_the_ramp(t
 
     monkeypatch.setattr(trainer.learner, "td_loss", spy)
     batch = fill(trainer, 0)
-    trainer.method.update(batch, 500)
+    update(trainer.method, batch, 500)
     clean, obs = given[-1]
     assert obs is None or torch.equal(obs, clean)
-    trainer.method.update(batch, 3000)
+    update(trainer.method, batch, 3000)
     clean, obs = given[-1]
     delta = (obs - clean).abs()
     assert delta.amax() <= 0.1 + 1e-6 and delta.amax() > 0.05
@@ -146,14 +165,14 @@ def test_policy_reg_adds_kappa_times_the_regulariser(tmp_path, monkeypatch, form
     trainer = make_trainer(tmp_path, "policy_reg", 0.1, **{"method.regulariser": form, "method.hinge_margin": 0.0})
     method = trainer.method
     batch = fill(trainer, 0)
-    early = method.update(batch, 500)  # before the ramp: eps and kappa are 0
+    early = update(method, batch, 500)  # before the ramp: eps and kappa are 0
     assert early["regulariser"] == 0 and early["kappa"] == 0 and early["loss"] == pytest.approx(early["td_loss"])
-    out = method.update(batch, STEPS)
+    out = update(method, batch, STEPS)
     assert out["kappa"] == pytest.approx(0.1) and out["eps"] == pytest.approx(0.1)
     assert out["regulariser"] > 0 and out["loss"] == pytest.approx(out["td_loss"] + 0.1 * out["regulariser"], rel=1e-5)
     # An "attack" that changes nothing gives identical outputs, and so a zero regulariser.
-    monkeypatch.setattr(method, "worst_case_obs", lambda batch, eps, **_: batch.obs)
-    assert method.update(batch, STEPS)["regulariser"] == pytest.approx(0.0, abs=1e-6)
+    monkeypatch.setattr(method, "worst_case_obs", lambda batch, eps, runs, **_: batch.obs)
+    assert update(method, batch, STEPS)["regulariser"] == pytest.approx(0.0, abs=1e-6)
 
 
 # -- atla / paad ---------------------------------------------------------------------------------------------
@@ -162,19 +181,20 @@ def test_learned_adversary_methods_alternate_n_adversary_and_m_agent_iterations(
     n, m = 2, 3
     trainer = make_trainer(tmp_path, method, 0.1, **{"method.adversary_iters": n, "method.agent_iters": m})
     alt = trainer.method
-    assert alt.collect_perturb(500) is None and alt._trainer is None  # eps still 0: no adversary at all
+    (run,) = alt.adversaries
+    assert collect_perturb(alt, 500) is None and run._trainer is None  # eps still 0: no adversary at all
     phases = []
     for call in range(2 * m + 1):
-        agent_before, adversary_before = agent_params(trainer), [p.detach().clone() for p in alt.adversary.parameters()]
-        perturb = alt.collect_perturb(STEPS)
-        adversary_trained = not same(adversary_before, [p.detach() for p in alt.adversary.parameters()])
+        agent_before, adversary_before = agent_params(trainer), [p.detach().clone() for p in run.adversary.parameters()]
+        perturb = collect_perturb(alt, STEPS)
+        adversary_trained = not same(adversary_before, [p.detach() for p in run.adversary.parameters()])
         assert same(agent_before, agent_params(trainer)), "QMIX must be frozen while the adversary trains"
-        phases.append(alt.trainer.iterations)
+        phases.append(run.trainer.iterations)
         batch, _ = trainer.runner.run(epsilon=0.0, perturb=perturb)
         trainer.buffer.insert(batch)
-        adversary_before = [p.detach().clone() for p in alt.adversary.parameters()]
-        alt.update(trainer.buffer.sample(trainer.cfg.qmix.batch_size), STEPS)
-        assert same(adversary_before, [p.detach() for p in alt.adversary.parameters()]), "the adversary is frozen in QMIX's phase"
+        adversary_before = [p.detach().clone() for p in run.adversary.parameters()]
+        update(alt, trainer.buffer.sample(trainer.cfg.qmix.batch_size), STEPS)
+        assert same(adversary_before, [p.detach() for p in run.adversary.parameters()]), "the adversary is frozen in QMIX's phase"
         assert adversary_trained == (call % m == 0)
     assert phases == [n] * m + [2 * n] * m + [3 * n]
 
@@ -191,7 +211,7 @@ def test_learned_adversaries_are_rewarded_with_the_negated_team_reward():
         adversary = new_adversary(kind, info_env.info, acfg, 0, torch.device("cpu"))
         torch.nn.init.zeros_(adversary.critic[-1].weight)
         torch.nn.init.zeros_(adversary.critic[-1].bias)  # values 0: returns are plain discounted reward sums
-        gen = torch.Generator().manual_seed(1)
+        gen = RunGenerators.single(1, "cpu")
         recorder = AdversaryPerturb(adversary, mac, 0.1, VictimSelector(0, 3, gen), False, 2, gen, sample=True, record=True)
         trainer = AdversaryTrainer(adversary, mac, info_env, acfg, 0, False, 2, 0)
         batch, stats = trainer.runner.run(epsilon=0.0, perturb=recorder)
@@ -217,7 +237,7 @@ def test_a_recorded_rollout_holds_only_the_last_collected_batch():
 
     mac = AgentController(info_env.info, RunConfig().qmix, torch.device("cpu"))
     adversary = new_adversary("atla", info_env.info, AdversaryConfig(), 0, torch.device("cpu"))
-    gen = torch.Generator().manual_seed(1)
+    gen = RunGenerators.single(1, "cpu")
     recorder = AdversaryPerturb(adversary, mac, 0.1, VictimSelector(0, 3, gen), False, 2, gen, sample=True, record=True)
     trainer = AdversaryTrainer(adversary, mac, info_env, AdversaryConfig(), 0, False, 2, 0)
     obs = info_env.reset()
@@ -249,7 +269,7 @@ def test_alternating_methods_learn_from_the_observations_their_adversary_perturb
         return td_loss(batch, obs=obs)
 
     monkeypatch.setattr(trainer.learner, "td_loss", spy)
-    out = trainer.method.update(batch, STEPS)
+    out = update(trainer.method, batch, STEPS)
     assert given[-1] is not None and torch.equal(given[-1], batch.seen_obs)  # the update's input is the perturbed one
     # ... and its loss is the TD loss on those inputs with clean targets, not the clean-only loss.
     assert out["loss"] != pytest.approx(td_loss(batch)[0].item(), rel=1e-4)
@@ -259,14 +279,15 @@ def test_seen_observations_survive_a_checkpoint_of_the_buffer(tmp_path):
     trainer = make_trainer(tmp_path, "atla", 0.1, **{"method.adversary_iters": 1, "method.agent_iters": 1})
     fill(trainer, STEPS)
     again = make_trainer(tmp_path / "again", "atla", 0.1)
-    again.buffer.load_state_dict(trainer.buffer.state_dict())
-    assert torch.equal(again.buffer.data.seen_obs, trainer.buffer.data.seen_obs)
-    assert not torch.equal(again.buffer.data.seen_obs[: again.buffer.size], again.buffer.data.obs[: again.buffer.size])
+    again.buffer.load_run_state_dict(0, trainer.buffer.run_state_dict(0))
+    (size,) = again.buffer.size
+    assert size > 0 and torch.equal(again.buffer.data.seen_obs, trainer.buffer.data.seen_obs)
+    assert not torch.equal(again.buffer.data.seen_obs[:size], again.buffer.data.obs[:size])
 
 
 def test_adv_train_attacks_a_random_fraction_of_the_steps_in_acting_and_learning(tmp_path):
     trainer = make_trainer(tmp_path, "adv_train", 0.2, **{"method.attack_fraction": 0.5, "env.batch_envs": 16})
-    perturb = trainer.method.collect_perturb(STEPS)
+    perturb = collect_perturb(trainer.method, STEPS)
     moved = []
 
     def spy(obs, prev, hidden, avail):
@@ -281,7 +302,7 @@ def test_adv_train_attacks_a_random_fraction_of_the_steps_in_acting_and_learning
     assert 0.3 < moved.any(dim=-1)[live].float().mean() < 0.7
     trainer.buffer.insert(batch)
     sample = trainer.buffer.sample(4)
-    worst = trainer.method.worst_case_obs(sample, 0.2, fraction=0.5)
+    worst = trainer.method.worst_case_obs(sample, torch.tensor([0.2]), ONE_RUN, fraction=0.5)
     step_moved = (worst - sample.obs).abs().amax(dim=(-1, -2))[:, :-1] > 0
     assert 0.3 < step_moved[sample.filled.bool()].float().mean() < 0.7
 
@@ -300,7 +321,7 @@ def test_the_hinge_is_inactive_when_the_greedy_lead_survives_the_worst_perturbat
     with torch.no_grad():
         head.weight.zero_()
         head.bias.copy_(torch.arange(head.bias.numel(), dtype=torch.float32))  # action i is worth i
-    out = trainer.method.update(fill(trainer, STEPS), STEPS)
+    out = update(trainer.method, fill(trainer, STEPS), STEPS)
     assert out["kappa"] == pytest.approx(1.0) and out["regulariser"] == 0.0
 
 
@@ -321,13 +342,13 @@ def test_policy_regs_inner_attack_maximises_the_hinges_margin(tmp_path, monkeypa
     used = []
     original = trainer.method.worst_case_obs
 
-    def spy(batch, eps, **kwargs):
+    def spy(batch, eps, runs, **kwargs):
         used.append(kwargs.get("loss"))
-        return original(batch, eps, **kwargs)
+        return original(batch, eps, runs, **kwargs)
 
     monkeypatch.setattr(trainer.method, "worst_case_obs", spy)
     batch = fill(trainer, STEPS)
-    trainer.method.update(batch, STEPS)
+    update(trainer.method, batch, STEPS)
     from benchmark.attacks.objectives import greedy_margin
 
     assert used == [greedy_margin]
@@ -337,4 +358,5 @@ def test_adversary_settings_are_part_of_the_run_config_without_an_entropy_bonus(
     assert RunConfig().to_dict()["adversary"]["entropy_coef"] == 0.0  # as ATLA's adversary
     trainer = make_trainer(tmp_path, "atla", 0.1, **{"adversary.entropy_coef": 0.02, "adversary.rollout_envs": 2})
     assert trainer.method.adversary_cfg.entropy_coef == 0.02
-    assert trainer.method.trainer.env.batch_size == 2
+    (run,) = trainer.method.adversaries
+    assert run.trainer.cfg.entropy_coef == 0.02 and run.trainer.env.batch_size == 2

@@ -8,6 +8,7 @@ from benchmark.qmix.buffer import EpisodeBatch, ReplayBuffer
 from benchmark.qmix.controller import AgentController, epsilon_greedy, linear_epsilon
 from benchmark.qmix.learner import QLearner, previous_actions, td_lambda_targets
 from benchmark.qmix.mixer import QMixer
+from benchmark.streams import RunGenerators
 
 INFO = EnvInfo(n_agents=3, n_enemies=3, n_actions=9, obs_shape=30, state_shape=48, episode_limit=5)
 
@@ -48,7 +49,7 @@ def test_mixer_is_monotonic_in_every_agent_q():
 
 
 def test_epsilon_greedy_only_takes_available_actions():
-    gen = torch.Generator().manual_seed(0)
+    gen = RunGenerators.single(0, "cpu")
     avail = torch.zeros(500, 3, 9, dtype=torch.bool)
     avail[..., 1] = avail[..., 4] = True
     q = torch.randn(500, 3, 9)
@@ -94,10 +95,10 @@ def _episodes(n: int, value: float) -> EpisodeBatch:
 
 
 def test_buffer_is_a_ring_and_samples_without_replacement():
-    buffer = ReplayBuffer(INFO, capacity=4, device=torch.device("cpu"), seed=0)
+    buffer = ReplayBuffer(INFO, capacity=4, device=torch.device("cpu"), seeds=[0])
     buffer.insert(_episodes(3, 1.0))
     buffer.insert(_episodes(3, 2.0))
-    assert buffer.size == 4
+    assert buffer.size == [4]
     assert buffer.data.reward[:, 0].tolist() == [2.0, 2.0, 1.0, 2.0]
     sample = buffer.sample(4)
     assert sorted(sample.reward[:, 0].tolist()) == [1.0, 2.0, 2.0, 2.0]
@@ -106,12 +107,12 @@ def test_buffer_is_a_ring_and_samples_without_replacement():
 
 
 def test_buffer_state_round_trips():
-    buffer = ReplayBuffer(INFO, capacity=4, device=torch.device("cpu"), seed=0)
+    buffer = ReplayBuffer(INFO, capacity=4, device=torch.device("cpu"), seeds=[0])
     buffer.insert(_episodes(2, 3.0))
-    clone = ReplayBuffer(INFO, capacity=4, device=torch.device("cpu"), seed=9)
-    clone.load_state_dict(buffer.state_dict())
+    clone = ReplayBuffer(INFO, capacity=4, device=torch.device("cpu"), seeds=[9])
+    clone.load_run_state_dict(0, buffer.run_state_dict(0))
     assert torch.equal(clone.sample(2).reward, buffer.sample(2).reward)
-    assert clone.next_index == 2
+    assert clone.next_index == [2]
 
 
 def test_td_targets_come_from_the_recorded_observations_when_the_agents_see_perturbed_ones():

@@ -15,6 +15,7 @@ from benchmark.envs.sc2_install import problems
 from benchmark.errors import UserError
 from benchmark.qmix.controller import AgentController
 from benchmark.runner import EpisodeRunner
+from benchmark.streams import RunGenerators
 
 MAP = "3m"
 QUICK = Timeouts(start=30, reset=30, step=30, close=5)
@@ -90,7 +91,7 @@ def test_time_outs_are_episode_limit_only_with_continuing_episode(continuing):
                  timeouts=QUICK)
     try:
         mac = AgentController(env.info, QMixConfig(), env.device)
-        batch, stats = EpisodeRunner(env, mac, seed=0).run(epsilon=1.0)
+        batch, stats = EpisodeRunner(env, mac, RunGenerators.single(0, env.device)).run(epsilon=1.0)
         assert stats.lengths.tolist() == [150]
         assert batch.terminated[0, 149].item() == (not continuing) and batch.terminated[0, :149].sum() == 0
     finally:
@@ -99,7 +100,7 @@ def test_time_outs_are_episode_limit_only_with_continuing_episode(continuing):
 
 def test_the_episode_runner_collects_whole_episodes(fake_env):
     mac = AgentController(fake_env.info, QMixConfig(), fake_env.device)
-    batch, stats = EpisodeRunner(fake_env, mac, seed=0).run(epsilon=1.0)
+    batch, stats = EpisodeRunner(fake_env, mac, RunGenerators.single(0, fake_env.device)).run(epsilon=1.0)
     assert stats.lengths.tolist() == [3, 3] and stats.returns.tolist() == [3.0, 3.0]
     assert batch.filled.shape[0] == 2 and stats.dead_allies.tolist() == [1.0, 1.0]
 

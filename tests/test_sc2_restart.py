@@ -16,6 +16,7 @@ from benchmark.envs.sc2 import EpisodeInterrupted, SC2Env, Timeouts
 from benchmark.errors import UserError
 from benchmark.qmix.controller import AgentController
 from benchmark.runner import EpisodeRunner
+from benchmark.streams import RunGenerators
 from benchmark.train import train
 
 QUICK = Timeouts(start=30, reset=30, step=1, close=5)  # a 1 s step limit makes a hang cheap to detect
@@ -91,7 +92,7 @@ def test_the_episode_runner_never_counts_an_interrupted_episode(tmp_path):
     env = fake_env(fail="crash", fail_at=2, once_file=str(tmp_path / "failed-once"))
     mac = AgentController(env.info, QMixConfig(), env.device)
     try:
-        batch, stats = EpisodeRunner(env, mac, seed=0).run(epsilon=1.0)
+        batch, stats = EpisodeRunner(env, mac, RunGenerators.single(0, env.device)).run(epsilon=1.0)
         assert stats.lengths.tolist() == [3, 3] and stats.returns.tolist() == [3.0, 3.0] and env.restarts == 1
         assert batch.filled.sum(dim=1).tolist() == [3.0, 3.0]
     finally:
@@ -103,7 +104,7 @@ def test_the_episode_runner_stops_when_every_batch_is_interrupted():
     mac = AgentController(env.info, QMixConfig(), env.device)
     try:
         with pytest.raises(UserError, match="batches in a row were interrupted") as caught:
-            EpisodeRunner(env, mac, seed=0).run(epsilon=1.0)
+            EpisodeRunner(env, mac, RunGenerators.single(0, env.device)).run(epsilon=1.0)
         assert "\n" not in str(caught.value)
     finally:
         env.close()
@@ -113,11 +114,11 @@ def test_training_counts_game_restarts_in_the_manifest(tmp_path, monkeypatch):
     """One game of the training run crashes once: the run finishes and its manifest says so."""
     once = tmp_path / "failed-once"
     monkeypatch.setattr(
-        "benchmark.train.make_env",
+        "benchmark.envs.groups.make_env",
         lambda backend, map_name, batch, seed, device, **_: fake_env(batch, fail="crash", fail_at=2, once_file=str(once)),
     )
     cfg = RunConfig().with_overrides({"train.steps": 30, "env.batch_envs": 2, "train.test_episodes": 2})
     trainer = train(cfg, tmp_path / "run")
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
-    assert once.exists() and trainer.progress.env_steps >= 30
+    assert once.exists() and trainer.run_progress.env_steps >= 30
     assert manifest["env_restarts"] == 1

@@ -393,6 +393,7 @@ def test_rng_state_continues_the_stream():
     assert torch.equal(resumed.reset().obs, first)
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 def test_cuda_runs_the_same_battles():
     cpu, gpu = SimEnv("2s3z", 8, 4), SimEnv("2s3z", 8, 4, device="cuda")

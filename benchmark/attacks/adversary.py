@@ -24,6 +24,7 @@ from benchmark.attacks.ppo import GaussianActor, mlp
 from benchmark.config import AdversaryConfig
 from benchmark.envs.base import EnvInfo
 from benchmark.qmix.controller import AgentController
+from benchmark.streams import RunGenerators
 
 KINDS = ("atla", "paad")
 
@@ -61,7 +62,7 @@ class StepInputs:
     hidden: torch.Tensor
     avail: torch.Tensor
     actor_steps: int  # PA-AD's actor: PGD iterations
-    generator: torch.Generator
+    generator: RunGenerators
 
 
 Realiser = Callable[[torch.Tensor, Ball, StepInputs], torch.Tensor]
@@ -99,7 +100,7 @@ class AdversaryPerturb:
         victims: VictimSelector,
         clip: bool,
         actor_steps: int,
-        generator: torch.Generator,
+        generator: RunGenerators,
         sample: bool,
         record: bool = False,
     ) -> None:

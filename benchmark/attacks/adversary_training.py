@@ -17,13 +17,12 @@ from benchmark.envs.base import BatchedEnv
 from benchmark.qmix.buffer import EpisodeBatch
 from benchmark.qmix.controller import AgentController
 from benchmark.runner import EpisodeRunner
-
-ADVERSARY_SEED = 3_000_017  # battles the adversary trains on differ from the victim's training and evaluation
-
+from benchmark.streams import RunGenerators, run_seeds
 
 def adversary_seed(run: RunConfig) -> int:
-    """The seed of a victim run's adversary: its initial weights, its environments and its random streams."""
-    return run.train.seed + ADVERSARY_SEED
+    """The seed of a victim run's adversary: its initial weights, its environments and its random streams
+    (a stream of the run's own, so the battles it trains on differ from the run's training and tests)."""
+    return run_seeds(run.train.seed)["adversary"]
 
 
 def adversary_rewards(team_reward: torch.Tensor) -> torch.Tensor:
@@ -76,8 +75,9 @@ class AdversaryTrainer:
         self.adversary, self.mac, self.env, self.cfg = adversary, mac, env, cfg
         self.clip, self.actor_steps = clip, actor_steps
         self.optimizer = torch.optim.Adam(adversary.parameters(), lr=cfg.lr)
-        self.runner = EpisodeRunner(env, mac, seed)
-        self.generator = torch.Generator(device=env.device).manual_seed(seed + 1)
+        seeds = run_seeds(seed)
+        self.runner = EpisodeRunner(env, mac, RunGenerators.single(seeds["action"], env.device))
+        self.generator = RunGenerators.single(seeds["method"], env.device)
         self.victims = VictimSelector(victims, env.info.n_agents, self.generator)
         self.env_steps = 0
         self.iterations = 0
@@ -116,8 +116,8 @@ class AdversaryTrainer:
         return {
             "adversary": self.adversary.state_dict(),
             "optimizer": self.optimizer.state_dict(),
-            "generator": self.generator.get_state(),
-            "runner": self.runner.generator.get_state(),
+            "generator": self.generator.get_state(0),
+            "runner": self.runner.generators.get_state(0),
             "env": self.env.rng_state(),
             "env_steps": self.env_steps,
             "iterations": self.iterations,
@@ -126,7 +126,7 @@ class AdversaryTrainer:
     def load_state_dict(self, state: dict) -> None:
         self.adversary.load_state_dict(state["adversary"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.generator.set_state(state["generator"].cpu())
-        self.runner.generator.set_state(state["runner"].cpu())
+        self.generator.set_state(0, state["generator"])
+        self.runner.generators.set_state(0, state["runner"])
         self.env.set_rng_state(state["env"])
         self.env_steps, self.iterations = int(state["env_steps"]), int(state["iterations"])

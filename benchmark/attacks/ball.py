@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import torch
 
 from benchmark.errors import UserError
+from benchmark.streams import RunGenerators
 
 # SMAC normalises every observation feature into [-1, 1]: relative x/y lie in [-1, 1], distances, health,
 # shields, unit types and availability flags in [0, 1]. Only this envelope is known without the map's
@@ -19,13 +20,22 @@ FEATURE_RANGE = (-1.0, 1.0)
 @dataclass(frozen=True)
 class Ball:
     centre: torch.Tensor  # clean observations [..., A, obs_dim]
-    eps: float
+    eps: float | torch.Tensor  # one radius, or one per leading row (a run group's runs), broadcastable to centre
     victims: torch.Tensor | None = None  # [..., A] bool: agents that may be perturbed; None = all
     clip: bool = False
+    # Episode batches [B, T+1, A, obs_dim]: their steps' random starts are drawn at this length (see
+    # RunGenerators.rand), so that they do not depend on where the batch was cut.
+    draw_steps: int | None = None
+
+    @property
+    def empty(self) -> bool:
+        """Radius 0 everywhere: the clean observation is the only point."""
+        return not bool((torch.as_tensor(self.eps) > 0).any())
 
     def project(self, x: torch.Tensor) -> torch.Tensor:
         """The point of the region nearest to x in every coordinate (the region is a box)."""
-        delta = (x - self.centre).clamp(-self.eps, self.eps)
+        eps = torch.as_tensor(self.eps, dtype=x.dtype, device=x.device)
+        delta = torch.minimum(torch.maximum(x - self.centre, -eps), eps)
         if self.victims is not None:
             delta = delta * self.victims.unsqueeze(-1).to(delta.dtype)
         out = self.centre + delta
@@ -36,9 +46,9 @@ class Ball:
             out = torch.minimum(torch.maximum(out, self.centre.clamp(max=low)), self.centre.clamp(min=high))
         return out
 
-    def sample(self, generator: torch.Generator) -> torch.Tensor:
+    def sample(self, generators: RunGenerators) -> torch.Tensor:
         """Uniform noise in the box, then projected (a no-op except for victims and clipping)."""
-        unit = torch.rand(self.centre.shape, generator=generator, device=generator.device, dtype=self.centre.dtype)
+        unit = generators.rand(self.centre.shape, dtype=self.centre.dtype, steps=self.draw_steps)
         return self.project(self.centre + (2 * unit - 1) * self.eps)
 
 
@@ -49,7 +59,7 @@ class VictimSelector:
     marks the first step of an episode; the selector thus needs no hook of its own.
     """
 
-    def __init__(self, k: int, n_agents: int, generator: torch.Generator) -> None:
+    def __init__(self, k: int, n_agents: int, generator: RunGenerators) -> None:
         if k > n_agents:
             raise UserError(f"victims must be at most the map's {n_agents} agents, got {k}")
         self.k = 0 if k >= n_agents else k  # attacking every agent needs no mask
@@ -68,7 +78,7 @@ class VictimSelector:
 
     def draw(self, shape: torch.Size | tuple[int, ...]) -> torch.Tensor:
         """[..., A] bool with exactly k True per row, uniformly at random (k > 0: k = 0 needs no mask)."""
-        scores = torch.rand(shape, generator=self.generator, device=self.generator.device)
+        scores = self.generator.rand(shape)
         return scores.argsort(dim=-1).argsort(dim=-1) < self.k
 
 
@@ -76,16 +86,19 @@ class VictimSelector:
 Victims = Callable[[torch.Tensor], "torch.Tensor | None"]
 
 
-def step_coins(shape: torch.Size | tuple[int, ...], fraction: float, generator: torch.Generator) -> torch.Tensor:
-    """[*shape, 1] bool, each True with probability `fraction`: which (environment, step) pairs are attacked."""
-    return torch.rand((*shape, 1), generator=generator, device=generator.device) < fraction
+def step_coins(
+    shape: torch.Size | tuple[int, ...], fraction: float, generator: RunGenerators, steps: int | None = None
+) -> torch.Tensor:
+    """[*shape, 1] bool, each True with probability `fraction`: which (environment, step) pairs are attacked
+    (`steps`: as in RunGenerators.rand, for shape [B, T])."""
+    return generator.rand((*shape, 1), steps=steps) < fraction
 
 
 class AttackedSteps:
     """Victims thinned to a random fraction of the steps (SA-DQN's adv_ratio): at each step each
     environment is attacked with probability `fraction`, its victims all together."""
 
-    def __init__(self, victims: VictimSelector, fraction: float, generator: torch.Generator) -> None:
+    def __init__(self, victims: VictimSelector, fraction: float, generator: RunGenerators) -> None:
         self.victims, self.fraction, self.generator = victims, fraction, generator
 
     def __call__(self, prev_actions: torch.Tensor) -> torch.Tensor | None:

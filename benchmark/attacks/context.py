@@ -11,13 +11,14 @@ import torch
 from benchmark.config import AttackConfig, RunConfig
 from benchmark.qmix.controller import AgentController
 from benchmark.runner import Perturb
+from benchmark.streams import RunGenerators
 
 
 @dataclass(frozen=True)
 class AttackContext:
     mac: AgentController  # the victim
     eps: float  # L-inf radius on observation features
-    generator: torch.Generator  # the attack's own random stream
+    generator: RunGenerators  # the attack's own random stream
     cfg: RunConfig  # the victim run's configuration
     run_dir: Path | None = None  # where a learned attack keeps its adversary for reuse
     options: AttackConfig = field(default_factory=AttackConfig)

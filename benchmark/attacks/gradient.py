@@ -17,6 +17,7 @@ from benchmark.attacks.ball import Ball, Victims
 from benchmark.attacks.objectives import greedy_preference_loss
 from benchmark.qmix.controller import AgentController, greedy_actions
 from benchmark.runner import Perturb
+from benchmark.streams import RunGenerators
 
 # Perturbed observations -> a per-element value the attack maximises (summed before differentiating).
 Objective = Callable[[torch.Tensor], torch.Tensor]
@@ -37,13 +38,13 @@ class GradientAttack:
     def pgd(cls, steps: int) -> GradientAttack:
         return cls(steps=steps, random_start=True)
 
-    def step_size(self, eps: float) -> float:
+    def step_size(self, eps: float | torch.Tensor) -> float | torch.Tensor:
         """Madry et al. 2018's 2.5 eps / K, capped at eps: a single step is FGSM's full-eps sign step."""
         return eps * min(1.0, 2.5 / self.steps)
 
-    def run(self, objective: Objective, ball: Ball, generator: torch.Generator) -> torch.Tensor:
+    def run(self, objective: Objective, ball: Ball, generator: RunGenerators) -> torch.Tensor:
         """Signed-gradient ascent on objective inside the ball; returns detached perturbed observations."""
-        if ball.eps == 0:
+        if ball.empty:
             return ball.centre
         x = ball.sample(generator) if self.random_start else ball.centre
         alpha = self.step_size(ball.eps)
@@ -67,10 +68,10 @@ def step_objective(
 def step_perturb(
     attack: GradientAttack,
     mac: AgentController,
-    eps: float,
+    eps: float | torch.Tensor,
     victims: Victims,
     clip: bool,
-    generator: torch.Generator,
+    generator: RunGenerators,
 ) -> Perturb:
     def perturb(obs: torch.Tensor, prev: torch.Tensor, hidden: torch.Tensor, avail: torch.Tensor) -> torch.Tensor:
         ball = Ball(obs, eps, victims(prev), clip)
@@ -86,7 +87,7 @@ def perturb_episodes(
     prev: torch.Tensor,
     avail: torch.Tensor,
     ball: Ball,
-    generator: torch.Generator,
+    generator: RunGenerators,
     clean_q: torch.Tensor | None = None,
     loss: GreedyLoss = greedy_preference_loss,
 ) -> torch.Tensor:

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from benchmark.config import AdversaryConfig
+from benchmark.streams import RunGenerators
 
 
 def mlp(in_dim: int, hidden: int, out_dim: int) -> nn.Sequential:
@@ -27,13 +28,13 @@ class GaussianActor(nn.Module):
         mean = self.mean(x)
         return torch.distributions.Normal(mean, self.log_std.exp().expand_as(mean))
 
-    def act(self, x: torch.Tensor, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+    def act(self, x: torch.Tensor, generator: RunGenerators | None) -> tuple[torch.Tensor, torch.Tensor]:
         """A sample (the mean when generator is None) and its log-probability summed over dimensions."""
         dist = self(x)
         if generator is None:
             u = dist.mean
         else:
-            u = dist.mean + dist.stddev * torch.randn(dist.mean.shape, generator=generator, device=generator.device)
+            u = dist.mean + dist.stddev * generator.randn(dist.mean.shape)
         return u, dist.log_prob(u).sum(-1)
 
 

@@ -18,10 +18,13 @@ episode ended (a run group waits for its slowest run) draws the same next episod
 
 from __future__ import annotations
 
+import contextlib
+import functools
+
 import torch
 
 from benchmark.config import EnvConfig
-from benchmark.envs.base import BatchedEnv, Observation, StepResult, with_restarted
+from benchmark.envs.base import BatchedEnv, Observation, StepResult
 from benchmark.envs.maps import MAPS
 from benchmark.envs.sim_dynamics import Battle, advance, start_battles
 from benchmark.envs.sim_observe import observe
@@ -33,6 +36,19 @@ REWARD_DEATH = 10.0
 REWARD_WIN = 200.0
 REWARD_SCALE_RATE = 20.0
 EPISODE_BLOCK = 1 << 20  # more auto-restarts than any episode limit allows between two resets
+
+# The simulator never differentiates, so its ops may skip autograd's dispatch keys (and view tracking):
+# about a fifth of a step's time at small batches. torch.inference_mode would too, but its tensors refuse
+# requires_grad later, which the gradient attacks set on observations; these stay ordinary tensors.
+_BELOW_AUTOGRAD = getattr(torch._C, "_AutoDispatchBelowADInplaceOrView", contextlib.nullcontext)
+
+
+def _below_autograd(method):
+    @functools.wraps(method)
+    def wrapped(*args, **kwargs):
+        with _BELOW_AUTOGRAD():
+            return method(*args, **kwargs)
+    return wrapped
 
 
 class SimEnv(BatchedEnv):
@@ -60,9 +76,16 @@ class SimEnv(BatchedEnv):
         enemy_pool = sum(u.health + u.shield for u in self.spec.enemy_units)
         max_reward = self.info.n_enemies * REWARD_DEATH + REWARD_WIN + enemy_pool
         self.reward_scale = REWARD_SCALE_RATE / max_reward
+        self._win_reward = torch.tensor(REWARD_WIN, device=self.device)
+        self._stop = torch.tensor(1, device=self.device)  # what an unavailable action is played as
+        # flat offset of each (env, agent)'s row of the action mask
+        self._avail_rows = torch.arange(batch_size * self.info.n_agents, device=self.device).view(batch_size, -1)
+        self._avail_rows *= self.info.n_actions
+        self._rows = torch.arange(batch_size, device=self.device)
         self.reset()
 
     # --- contract -------------------------------------------------------------------------------------
+    @_below_autograd
     def reset(self) -> Observation:
         self.episodes = (self.episodes // EPISODE_BLOCK + 1) * EPISODE_BLOCK
         self.battle = start_battles(self.roster, self.env_seeds, self.episodes)
@@ -72,20 +95,20 @@ class SimEnv(BatchedEnv):
     def observe(self) -> Observation:
         return self._current
 
+    @_below_autograd
     def step(self, actions: torch.Tensor) -> StepResult:
         actions = self._checked(actions)
         b, n_a = self.battle, self.info.n_agents
-        valid = self._current.avail.gather(2, actions.unsqueeze(-1)).squeeze(-1)
+        valid = self._current.avail.take(actions + self._avail_rows)
         enemy_before = (b.health + b.shield)[:, n_a:]
         enemy_alive_before = b.health[:, n_a:] > 0
-        advance(self.roster, b, torch.where(valid, actions, 1))
+        advance(self.roster, b, torch.where(valid, actions, self._stop))
         b.t += 1
         b.last_action = actions
         alive = b.health > 0
         reward, terminated, info = self._outcome(alive, enemy_before, enemy_alive_before)
-        final = observe(self.roster, b)
+        final, self._current = self._observe_restarting(terminated)
         info.update(final_obs=final.obs, final_state=final.state, final_avail=final.avail)
-        self._current = self._restart_finished(terminated, final)
         return StepResult(reward, terminated, info)
 
     def rng_state(self) -> dict[str, torch.Tensor]:
@@ -99,6 +122,7 @@ class SimEnv(BatchedEnv):
             getattr(self, key).copy_(value)
 
     # --- test hook ------------------------------------------------------------------------------------
+    @_below_autograd
     def place(self, env_ids: list[int] | torch.Tensor | None = None, **values: torch.Tensor | float) -> None:
         """Overwrite parts of the battle state of some environments (all by default), for tests and demos.
 
@@ -134,16 +158,18 @@ class SimEnv(BatchedEnv):
                  enemy_alive_before: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
         """SMAC's reward_battle with reward_only_positive, the win bonus, the scaling, and the episode end."""
         b, n_a = self.battle, self.info.n_agents
+        zero = self.roster.zero
         alive_e = alive[:, n_a:]
-        now = torch.where(alive_e, (b.health + b.shield)[:, n_a:], 0.0)
+        now = torch.where(alive_e, (b.health + b.shield)[:, n_a:], zero)
         killed = enemy_alive_before & ~alive_e
-        delta = ((enemy_before - now) * enemy_alive_before).sum(1) + REWARD_DEATH * killed.sum(1)
-        fighting = alive & ~self.roster.healer
+        delta = torch.where(enemy_alive_before, enemy_before - now, zero).sum(1) + REWARD_DEATH * killed.sum(1)
+        fighting = alive & self.roster.fighter
         allies_left, enemies_left = fighting[:, :n_a].any(1), fighting[:, n_a:].any(1)
         won = allies_left & ~enemies_left
-        ended = ~(allies_left & enemies_left)
-        timed_out = ~ended & (b.t >= self.info.episode_limit)
-        reward = (delta.abs() + REWARD_WIN * won) * self.reward_scale
+        fighting_on = allies_left & enemies_left
+        ended = ~fighting_on
+        timed_out = fighting_on & (b.t >= self.info.episode_limit)
+        reward = (delta.abs() + torch.where(won, self._win_reward, zero)) * self.reward_scale
         info = {
             "battle_won": won,
             "dead_allies": (~alive[:, :n_a]).sum(1).float(),
@@ -152,15 +178,23 @@ class SimEnv(BatchedEnv):
         }
         return reward, ended | timed_out, info
 
-    def _restart_finished(self, terminated: torch.Tensor, final: Observation) -> Observation:
-        """Restart finished battles and recompute the observation of those environments only."""
+    def _observe_restarting(self, terminated: torch.Tensor) -> tuple[Observation, Observation]:
+        """(the observation at the end of the step, the current one): the finished battles restarted and
+        observed in their fresh state. One observe() covers the B battles and the k fresh ones side by side,
+        since at small batches its ops, not its rows, are what costs; every feature is computed row by row,
+        so each row is the same as if observed alone."""
         idx = terminated.nonzero().squeeze(1)
         if idx.numel() == 0:
-            return final
-        self.episodes[idx] += 1
+            final = observe(self.roster, self.battle)
+            return final, final
+        self.episodes += terminated
         fresh = start_battles(self.roster, self.env_seeds[idx], self.episodes[idx])
+        both = observe(self.roster, self.battle.stacked(fresh))
         self.battle.assign(idx, fresh)
-        return with_restarted(final, idx, observe(self.roster, fresh))
+        # row of `both` that each environment's current observation comes from: its own, or its fresh one
+        rows = self._rows.index_put((idx,), self._rows[:idx.numel()] + self.batch_size)
+        final = Observation(*(part[:self.batch_size] for part in both))
+        return final, Observation(*(part.index_select(0, rows) for part in both))
 
 
 def make(map_name: str, batch_size: int, seed: int, device: torch.device,

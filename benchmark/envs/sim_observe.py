@@ -3,6 +3,8 @@
 Layouts follow smac/env/starcraft2/starcraft2.py (get_obs_agent, get_state, get_avail_agent_actions) with
 obs_all_health, obs_own_health, no last action in the observation and state_last_action on. Every function
 takes any batch of battles, so that after auto-resets only the restarted environments are recomputed.
+Features are computed for every unit in rows of one width and SMAC's layout is gathered from them
+(sim_layout.py), which keeps the number of ops per step small.
 """
 
 from __future__ import annotations
@@ -10,33 +12,36 @@ from __future__ import annotations
 import torch
 
 from benchmark.envs.base import Observation
-from benchmark.envs.maps import SHOOT_RANGE, SIGHT_RANGE
+from benchmark.envs.maps import N_NO_ATTACK_ACTIONS, SHOOT_RANGE, SIGHT_RANGE
 from benchmark.envs.sim_dynamics import Battle, cells, norm
+from benchmark.envs.sim_layout import MOVE_FLAGS
 from benchmark.envs.sim_roster import Roster
 
 
 def observe(r: Roster, b: Battle) -> Observation:
     n_a = r.n_agents
     alive = b.health > 0
-    alive_a = alive[:, :n_a]
     rel = b.pos.unsqueeze(1) - b.pos[:, :n_a].unsqueeze(2)  # [B, observer, unit, 2]: unit - observer
     dist = norm(rel)
     avail = available_actions(r, b.pos[:, :n_a], alive, dist)
-    seen = (dist < SIGHT_RANGE) & alive.unsqueeze(1) & alive_a.unsqueeze(2)
+    units = _unit_features(r, b)
+    return Observation(_agent_obs(r, alive, rel, dist, avail, units), _state(r, b, alive, units), avail)
+
+
+def _agent_obs(r: Roster, alive: torch.Tensor, rel: torch.Tensor, dist: torch.Tensor, avail: torch.Tensor,
+               units: torch.Tensor) -> torch.Tensor:
+    """Per (observer, unit): [1 for an ally, an enemy's attack flag; distance, dx, dy over the sight range;
+    the unit's features], zero where the unit is dead or out of sight or the observer dead."""
+    n_a = r.n_agents
+    seen = (dist < SIGHT_RANGE) & alive.unsqueeze(1) & alive[:, :n_a].unsqueeze(2)
+    flags = avail.float()
+    first = torch.cat([r.ally_flag.expand(dist.shape[0], -1, -1), flags[:, :, N_NO_ATTACK_ACTIONS:]], 2)
     geometry = torch.cat([dist.unsqueeze(-1), rel], -1) / SIGHT_RANGE
-    health = _health_feats(r, b)
-    first = torch.cat([torch.ones_like(dist[:, :, :n_a]), avail[:, :, 6:].float()], 2).unsqueeze(-1)
-
-    def block(units: slice, feats: torch.Tensor) -> torch.Tensor:
-        per_unit = feats.unsqueeze(1).expand(-1, n_a, -1, -1)
-        rows = torch.cat([first[:, :, units], geometry[:, :, units], per_unit], -1)
-        return rows * seen[:, :, units].unsqueeze(-1)
-
-    enemies = block(slice(n_a, None), health[1])
-    allies = block(slice(0, n_a), health[0])[:, r.slots[:n_a].unsqueeze(1), r.others]
-    own = health[0] * alive_a.unsqueeze(-1)
-    obs = torch.cat([avail[:, :, 2:6].float(), enemies.flatten(2), allies.flatten(2), own], -1)
-    return Observation(obs, state(r, b, alive), avail)
+    per_unit = units.unsqueeze(1).expand(-1, n_a, -1, -1)
+    rows = torch.cat([first.unsqueeze(-1), geometry, per_unit], -1) * seen.unsqueeze(-1)
+    own = torch.where(alive[:, :n_a].unsqueeze(-1), units[:, :n_a], r.zero)
+    source = torch.cat([flags[:, :, 2:2 + MOVE_FLAGS], rows.flatten(2), own], -1)
+    return source.gather(2, r.obs_index.expand(dist.shape[0], -1, -1))
 
 
 def available_actions(r: Roster, pos_a: torch.Tensor, alive: torch.Tensor, dist_a: torch.Tensor) -> torch.Tensor:
@@ -46,7 +51,7 @@ def available_actions(r: Roster, pos_a: torch.Tensor, alive: torch.Tensor, dist_
     excluded kind, within shoot range)."""
     n_a = r.n_agents
     alive_a = alive[:, :n_a].unsqueeze(-1)
-    moves = r.ground[cells(r, pos_a.unsqueeze(2) + r.moves / 2)]  # [B, n_a, 4]: the walkable grid
+    moves = r.ground[cells(r, pos_a.unsqueeze(2) + r.half_moves)]  # [B, n_a, 4]: the walkable grid
     in_range = dist_a <= SHOOT_RANGE
     attacks = in_range[:, :, n_a:] & alive[:, n_a:].unsqueeze(1)
     if r.has_healers:
@@ -56,32 +61,17 @@ def available_actions(r: Roster, pos_a: torch.Tensor, alive: torch.Tensor, dist_
     return torch.cat([~alive_a, alive_a, moves & alive_a, attacks & alive_a], -1)
 
 
-def _health_feats(r: Roster, b: Battle) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per unit [health frac, (shield frac), (type one-hot)] for allies and for enemies; the shield column
-    exists only for a Protoss team, as SMAC's shield_bits."""
-    n_a = r.n_agents
-    onehot = r.type_onehot.expand(b.health.shape[0], -1, -1)
-    parts = [(b.health / r.hp_max).unsqueeze(-1), (b.shield / r.sh_max.clamp(min=1)).unsqueeze(-1), onehot]
-    spec = r.spec
-
-    def team(units: slice, shield_bits: int) -> torch.Tensor:
-        kept = parts if shield_bits else parts[:1] + parts[2:]
-        return torch.cat([p[:, units] for p in kept], -1)
-
-    return team(slice(0, n_a), spec.shield_bits_ally), team(slice(n_a, None), spec.shield_bits_enemy)
+def _unit_features(r: Roster, b: Battle) -> torch.Tensor:
+    """[B, N, 2 + type bits]: health and shield over their maxima (a unit without shields: 0), type one-hot."""
+    fractions = torch.stack([b.health / r.hp_max, b.shield / r.sh_norm], -1)
+    return torch.cat([fractions, r.type_onehot.expand(b.health.shape[0], -1, -1)], -1)
 
 
-def state(r: Roster, b: Battle, alive: torch.Tensor) -> torch.Tensor:
+def _state(r: Roster, b: Battle, alive: torch.Tensor, units: torch.Tensor) -> torch.Tensor:
     """[health, (ally: cooldown, a healer's energy, over SMAC's max), x, y relative to the map centre over the
-    playable size, (shield), (type)]
-    per unit, zeros for the dead; then the last actions one-hot."""
-    n_a = r.n_agents
+    playable size, (shield), (type)] per unit, zeros for the dead; then the last actions one-hot."""
     rel = (b.pos - r.centre) / r.extent
-    ally_health, enemy_health = _health_feats(r, b)
-    cooldown = (torch.where(r.healer, b.energy, b.cooldown) / r.max_cd)[:, :n_a].unsqueeze(-1)
-    allies = torch.cat([ally_health[..., :1], cooldown, rel[:, :n_a], ally_health[..., 1:]], -1)
-    enemies = torch.cat([enemy_health[..., :1], rel[:, n_a:], enemy_health[..., 1:]], -1)
-    allies = allies * alive[:, :n_a].unsqueeze(-1)
-    enemies = enemies * alive[:, n_a:].unsqueeze(-1)
-    last = (b.last_action.unsqueeze(-1) == r.action_ids).float()
-    return torch.cat([allies.flatten(1), enemies.flatten(1), last.flatten(1)], -1)
+    cooldown = torch.where(r.healer, b.energy, b.cooldown) / r.max_cd
+    rows = torch.cat([units, cooldown.unsqueeze(-1), rel], -1) * alive.unsqueeze(-1)
+    last = r.last_action_onehot[b.last_action + 1]
+    return torch.cat([rows.flatten(1), last.flatten(1)], 1).index_select(1, r.state_index)

@@ -9,6 +9,8 @@ jitter start formations.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 MASK32 = 0xFFFFFFFF
@@ -30,8 +32,14 @@ def derive_env_seeds(seed: int, batch_size: int, device: torch.device) -> torch.
 
 def uniforms(env_seeds: torch.Tensor, episodes: torch.Tensor, count: int) -> torch.Tensor:
     """[k, count] floats in [0, 1): the draws of episode `episodes[i]` of the env seeded `env_seeds[i]`."""
-    episode_key = mix32(episodes & MASK32) ^ mix32((episodes >> 32) & MASK32)  # counters pass 2**32
-    stream = mix32(env_seeds ^ episode_key)
-    draw = mix32((torch.arange(count, device=env_seeds.device) + 0x9E3779B9) & MASK32)
-    bits = mix32(stream.unsqueeze(1) ^ draw.unsqueeze(0))
+    # the low and high halves of the counters (which pass 2**32) hashed by one call
+    halves = mix32(torch.stack([episodes & MASK32, (episodes >> 32) & MASK32]))
+    stream = mix32(env_seeds ^ halves[0] ^ halves[1])
+    bits = mix32(stream.unsqueeze(1) ^ _draw_keys(count, env_seeds.device))
     return (bits >> 8).to(torch.float32) * 2.0**-24
+
+
+@functools.lru_cache(maxsize=64)
+def _draw_keys(count: int, device: torch.device) -> torch.Tensor:
+    """[1, count] the hashes of the draw numbers, the same for every episode (never written to)."""
+    return mix32((torch.arange(count, device=device) + 0x9E3779B9) & MASK32).unsqueeze(0)

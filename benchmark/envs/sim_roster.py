@@ -17,10 +17,12 @@ import torch
 
 from benchmark.envs.formation import start_positions
 from benchmark.envs.maps import MOVE_AMOUNT, N_NO_ATTACK_ACTIONS, MapSpec
+from benchmark.envs.sim_layout import obs_index, state_index
 from benchmark.envs.sim_paths import first_steps, step_offsets
 from benchmark.envs.terrain import Spawn, Terrain
 from benchmark.envs.units import UnitType
 
+LOOPS_PER_STEP = 8  # game loops per SMAC step (its step_mul)
 GROUNDS = 3  # grids in Roster.ground: walkable, walkable for cliff walkers, everywhere (flying)
 
 
@@ -37,15 +39,11 @@ class Roster:
     speed: torch.Tensor  # map units per loop
     cooldown: torch.Tensor  # weapon cooldown in loops
     attacks: torch.Tensor
-    hp_regen: torch.Tensor  # per loop
     max_cd: torch.Tensor  # SMAC's normaliser of the cooldown (a medivac's: energy) state feature
     type_onehot: torch.Tensor  # [N, unit_type_bits]
     hit: torch.Tensor  # [N, N] raw damage of one attack of i on j; 0 within a team and where i cannot hit j
     reach: torch.Tensor  # [N, N] centre distance at which i's weapon (a healer's heal) reaches j: range + radii
     can_target: torch.Tensor  # [N, N] bool: j is a foe that i's weapon can hit (hit > 0)
-    target_offset: torch.Tensor  # [n_agents] slot of an agent's attack slot 0: n_agents, or 0 for a healer
-    order_ok: torch.Tensor  # [n_agents, n_actions] bool: the game accepts the action's order (a ground
-    # weapon refuses a flyer)
     min_gap: torch.Tensor  # [N, N] r_i + r_j
     collide: torch.Tensor  # [N, N] bool, False on the diagonal
     share: torch.Tensor  # [N, N] the part of an overlap that i (not j) moves to resolve
@@ -54,12 +52,9 @@ class Roster:
     lower: torch.Tensor  # [N, 1] lowest coordinate of a unit's centre
     upper: torch.Tensor  # [N, 2] highest coordinate
     others: torch.Tensor  # [n_agents, n_agents - 1]: the allies agent a observes, in id order
-    moves: torch.Tensor  # [4, 2] displacement of the move actions north, south, east, west
     centre: torch.Tensor  # [2] centre of the whole map (SMAC's map_x / 2, map_y / 2)
     extent: torch.Tensor  # [2] playable width, height (SMAC's max_distance_x, _y)
-    action_ids: torch.Tensor  # arange(n_actions)
     # ground
-    grid_size: tuple[int, int]  # cells along x, y, one more than the map's: a border of no ground past its far edges
     ground: torch.Tensor  # [GROUNDS * (W + 1) * (H + 1)] bool: walkable, walkable for cliff walkers, on the map
     ground_of: torch.Tensor  # [N] long, offset into `ground` of the grid each unit stands on
     paths: torch.Tensor | None  # flat [C, C] first steps on walkable, then on cliff walkable (sim_paths);
@@ -81,8 +76,34 @@ class Roster:
     energy_start: torch.Tensor  # [N]
     energy_max: torch.Tensor  # [N]
     energy_per_loop: torch.Tensor  # [N]
+    # derived once so that a step only looks them up (each saves ops per step; see sim_layout)
+    sh_norm: torch.Tensor  # [N] sh_max, at least 1: the shield feature's normaliser
+    half_moves: torch.Tensor  # [4, 2] half of the moves north, south, east, west: where SMAC's can_move looks
+    cell_stride: torch.Tensor  # [2] long: flat cell index = x * stride[0] + y * stride[1]
+    slide_x: torch.Tensor  # [6] long: which of (old, new, middle) point gives the x (slide_y: the y) of the
+    slide_y: torch.Tensor  # cells a move is checked at: new, along x, along y, then the middle of each
+    action_target: torch.Tensor  # [n_agents * n_actions] long: slot an agent's action attacks (heals), -1: none
+    # or an order the game refuses (a ground weapon on a flyer); row a starts at a * n_actions
+    action_row: torch.Tensor  # [n_agents] long: a * n_actions
+    action_moves: torch.Tensor  # [n_actions] bool: a move action
+    action_goal: torch.Tensor  # [n_actions, 2] a move action's displacement (the nearest move's for the
+    # others, never used)
+    step_reach: torch.Tensor  # [N] speed * LOOPS_PER_STEP: the farthest a unit walks in a step
+    speed_safe: torch.Tensor  # [N] speed, at least 1e-6
+    hp_regen_step: torch.Tensor  # [N] hit points a unit regenerates per step (zerg)
+    fighter: torch.Tensor  # [N] bool: not a healer
+    enemy_can_target: torch.Tensor  # can_target[n_agents:]
+    enemy_reach: torch.Tensor  # reach[n_agents:]
+    ally_flag: torch.Tensor  # [1, n_agents, n_agents] ones: the first observation column of an ally
+    obs_index: torch.Tensor  # sim_layout.obs_index
+    state_index: torch.Tensor  # sim_layout.state_index
+    last_action_onehot: torch.Tensor  # [1 + n_actions, n_actions]: row a + 1 is action a's one-hot, row 0 (no
+    # action yet) zeros
+    zero: torch.Tensor  # 0-dim constants for torch.where, which would otherwise build a tensor per call
+    inf: torch.Tensor
+    no_slot: torch.Tensor  # -1, long
+    step_loops: torch.Tensor  # float LOOPS_PER_STEP
     # what the map has at all, so that a step skips what it does not (plain bools: no device sync)
-    has_flyers: bool
     has_healers: bool
     has_splash: bool  # splash or suicide attacks
 
@@ -111,20 +132,33 @@ def build_roster(spec: MapSpec, ground: Terrain, device: torch.device) -> Roster
     grids, grid_size = _grids(ground)
     cells = grid_size[0] * grid_size[1]
     order = ground.enemy_order
+    speed, hp_regen = column([u.speed for u in units]), column([u.health_regen for u in units])
+    hit = table(lambda i, a, j, b: a.hit_damage(b)) * opponent * can_hit
+    reach = table(lambda i, a, j, b: (a.heal_range if heals[i] else a.range) + a.radius + b.radius)
+    can_target = opponent & can_hit & table(lambda i, a, j, b: float(a.attacks > 0)).bool()
+    moves = column([[0.0, MOVE_AMOUNT], [0.0, -MOVE_AMOUNT], [MOVE_AMOUNT, 0.0], [-MOVE_AMOUNT, 0.0]])
+    target_offset = column([0 if heals[i] else n_a for i in range(n_a)], torch.long)
+    order_ok = _order_ok(units, n_a, heals, spec.n_actions, device)
+    sh_max, healer = column([u.shield for u in units]), column(heals, torch.bool)
     return Roster(
+        **_action_tables(spec, target_offset, order_ok, moves),
+        sh_norm=sh_max.clamp(min=1), half_moves=moves / 2, cell_stride=column([grid_size[1], 1], torch.long),
+        slide_x=column([1, 1, 0, 2, 2, 0], torch.long), slide_y=column([1, 0, 1, 2, 0, 2], torch.long),
+        step_reach=speed * LOOPS_PER_STEP, speed_safe=speed.clamp(min=1e-6), hp_regen_step=hp_regen * LOOPS_PER_STEP,
+        fighter=~healer, enemy_can_target=can_target[n_a:], enemy_reach=reach[n_a:],
+        ally_flag=torch.ones(1, n_a, n_a, device=device),
+        obs_index=obs_index(spec, device), state_index=state_index(spec, device),
+        last_action_onehot=torch.cat([torch.zeros(1, spec.n_actions), torch.eye(spec.n_actions)]).to(device),
+        zero=column(0.0), inf=column(float("inf")), no_slot=column(-1, torch.long),
+        step_loops=column(float(LOOPS_PER_STEP)),
         spec=spec, n_agents=n_a, n_enemies=n - n_a,
         slots=torch.arange(n, device=device),
-        hp_max=column([u.health for u in units]), sh_max=column([u.shield for u in units]),
-        armor=column([u.armor for u in units]), radius=radius, speed=column([u.speed for u in units]),
+        hp_max=column([u.health for u in units]), sh_max=sh_max,
+        armor=column([u.armor for u in units]), radius=radius, speed=speed,
         cooldown=column([u.cooldown for u in units]), attacks=column([float(u.attacks) for u in units]),
-        hp_regen=column([u.health_regen for u in units]),
         max_cd=column([u.smac_max_cooldown for u in units]),
         type_onehot=_type_onehot(spec, units, device),
-        hit=table(lambda i, a, j, b: a.hit_damage(b)) * opponent * can_hit,
-        reach=table(lambda i, a, j, b: (a.heal_range if heals[i] else a.range) + a.radius + b.radius),
-        can_target=opponent & can_hit & table(lambda i, a, j, b: float(a.attacks > 0)).bool(),
-        target_offset=column([0 if heals[i] else n_a for i in range(n_a)], torch.long),
-        order_ok=_order_ok(units, n_a, heals, spec.n_actions, device),
+        hit=hit, reach=reach, can_target=can_target,
         min_gap=table(lambda i, a, j, b: a.radius + b.radius),
         collide=table(lambda i, a, j, b: float(i != j and a.massive == b.massive and a.flying == b.flying)).bool(),
         share=table(lambda i, a, j, b: _share(mobile[i], mobile[j])),
@@ -132,25 +166,36 @@ def build_roster(spec: MapSpec, ground: Terrain, device: torch.device) -> Roster
         formation=_formation(spec, ground).to(device),
         lower=radius.unsqueeze(1), upper=size - radius.unsqueeze(1),
         others=column([[j for j in range(n_a) if j != i] for i in range(n_a)], torch.long).view(n_a, n_a - 1),
-        moves=column([[0.0, MOVE_AMOUNT], [0.0, -MOVE_AMOUNT], [MOVE_AMOUNT, 0.0], [-MOVE_AMOUNT, 0.0]]),
-        centre=size / 2, extent=column(list(spec.size)), action_ids=torch.arange(spec.n_actions, device=device),
-        grid_size=grid_size, ground=torch.as_tensor(grids, device=device),
+        centre=size / 2, extent=column(list(spec.size)),
+        ground=torch.as_tensor(grids, device=device),
         ground_of=column([cells * (2 if u.flying else 1 if u.cliff_walker else 0) for u in units], torch.long),
         paths=_paths(ground, units, device), path_size=tuple(ground.size), path_steps=step_offsets(device),
         path_of=column([-1 if u.flying else ground.walkable.size ** 2 * u.cliff_walker for u in units], torch.long),
         enemy_order=order.kind, enemy_point=column(list(order.point or (0.0, 0.0))),
         enemy_segment=column([list(p) for p in order.segment or ((0.0, 0.0), (0.0, 0.0))]),
         splash_radial=column([u.splash_radius for u in units]), splash_line=column([u.line_splash for u in units]),
-        suicide=column([u.suicide for u in units], torch.bool), healer=column(heals, torch.bool),
+        suicide=column([u.suicide for u in units], torch.bool), healer=healer,
         heal_ok=table(lambda i, a, j, b: float(heals[i] and team[i] == team[j]
                                                and "biological" in b.attributes)).bool(),
         heal_per_loop=column([u.heal_rate for u in units]),
         energy_per_heal=column([u.heal_energy_per_hp for u in units]),
         energy_start=column([u.energy_start for u in units]), energy_max=column([u.energy_max for u in units]),
         energy_per_loop=column([u.energy_regen for u in units]),
-        has_flyers=any(u.flying for u in units), has_healers=any(heals),
+        has_healers=any(heals),
         has_splash=any(u.splash_radius > 0 or u.line_splash > 0 or u.suicide for u in units),
     )
+
+
+def _action_tables(spec: MapSpec, target_offset: torch.Tensor, order_ok: torch.Tensor,
+                   moves: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Roster's action_* lookups: what each (agent, action) orders, as the step would otherwise compute it."""
+    n_a, n_actions = spec.n_agents, spec.n_actions
+    actions = torch.arange(n_actions, device=moves.device)
+    attack = (actions >= N_NO_ATTACK_ACTIONS) & order_ok
+    target = torch.where(attack, actions - N_NO_ATTACK_ACTIONS + target_offset.unsqueeze(1), -1)
+    return {"action_target": target.reshape(-1), "action_row": torch.arange(n_a, device=moves.device) * n_actions,
+            "action_moves": (actions >= 2) & (actions < N_NO_ATTACK_ACTIONS),
+            "action_goal": moves[(actions - 2).clamp(0, 3)]}
 
 
 def _order_ok(units: list[UnitType], n_a: int, heals: list[bool], n_actions: int, device: torch.device) -> torch.Tensor:

@@ -1,7 +1,8 @@
 """Launchers: how a sweep's pending cells are run (a local process pool, a Ray cluster).
 
-A launcher is `launch(cells, options, on_done) -> list[CellResult]`: it runs `benchmark.sweep.run_cell` on
-every cell, calls `on_done` with each result as it arrives (in completion order) and returns them all. A
+A launcher is `launch(cells, options, on_done) -> list[CellResult]`: it forms run groups of the cells
+(`groups`) and runs `benchmark.sweep.run_group` on each, calls `on_done` with each cell's result as it
+arrives (in completion order) and returns them all. A
 failed cell is a result with `error` set, never an exception that stops the other cells. Adding a
 launcher is one module plus one line here.
 """
@@ -14,7 +15,7 @@ from importlib import import_module
 
 from benchmark.errors import UserError
 from benchmark.registry import Registry
-from benchmark.sweep import Cell, CellResult
+from benchmark.sweep import Cell, CellResult, auto_group_size, form_groups
 
 OnDone = Callable[[CellResult], None]
 Launcher = Callable[[list[Cell], "LaunchOptions", OnDone], list[CellResult]]
@@ -26,12 +27,20 @@ class LaunchOptions:
     address: str | None = None  # a cluster to join (Ray's address); None: start or use a local one
     gpus_per_run: float = 0  # accelerator share each cell reserves (Ray); 0 = CPU only
     cpus_per_run: float = 1  # one torch thread per run (train.threads), so one core each
+    group_size: int = 0  # runs trained together in one process (benchmark.sweep.form_groups); 0 = auto
 
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise UserError(f"--workers must be >= 1, got {self.workers}")
+        if self.group_size < 0:
+            raise UserError(f"--group-size must be >= 0 (0 = auto), got {self.group_size}")
         if self.gpus_per_run < 0 or self.cpus_per_run <= 0:
             raise UserError("gpus_per_run must be >= 0 and cpus_per_run > 0")
+
+
+def groups(cells: list[Cell], options: LaunchOptions) -> list[list[Cell]]:
+    size = options.group_size or auto_group_size(cells, options.workers)
+    return form_groups(cells, size)
 
 
 def failed(cell: Cell, message: str) -> CellResult:

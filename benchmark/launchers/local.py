@@ -1,4 +1,4 @@
-"""The local launcher: a pool of `workers` spawned processes on this machine (one cell each at a time).
+"""The local launcher: a pool of `workers` spawned processes on this machine (one run group each at a time).
 
 Spawn, not fork: each worker starts a fresh interpreter, so no torch thread pool or CUDA context is
 inherited half-initialised, and runs behave as `robust-qmix train` would in a shell. One worker runs the
@@ -19,9 +19,9 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from types import FrameType
 
-from benchmark.launchers import LaunchOptions, OnDone, failed
+from benchmark.launchers import LaunchOptions, OnDone, failed, groups
 from benchmark.stopping import EXIT_CODE, Terminated, die_with_parent, stop_on_sigterm
-from benchmark.sweep import Cell, CellResult, error_line, run_cell
+from benchmark.sweep import Cell, CellResult, error_line, run_group
 
 STOP_WAIT_S = 60  # how long a stopped sweep waits for its workers to unwind before killing them
 
@@ -33,22 +33,26 @@ def launch(cells: list[Cell], options: LaunchOptions, on_done: OnDone) -> list[C
         results.append(result)
         on_done(result)
 
-    if options.workers == 1 or len(cells) <= 1:
-        for cell in cells:
-            finish(run_cell(cell))
+    units = groups(cells, options)
+    if options.workers == 1 or len(units) <= 1:
+        for unit in units:
+            for result in run_group(unit):
+                finish(result)
         return results
     context = multiprocessing.get_context("spawn")
-    workers = min(options.workers, len(cells))
+    workers = min(options.workers, len(units))
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),))
-    futures = {pool.submit(_worker_cell, cell): cell for cell in cells}
+    futures = {pool.submit(_worker_group, unit): unit for unit in units}
     try:
         for future in as_completed(futures):
             try:
-                finish(future.result())
+                outcome = future.result()
             except BrokenProcessPool as err:  # a worker died (killed, out of memory): its cells failed
-                finish(failed(futures[future], f"worker process died ({err})"))
+                outcome = [failed(cell, f"worker process died ({err})") for cell in futures[future]]
             except Exception as err:  # noqa: BLE001 - e.g. a result that could not be sent back
-                finish(failed(futures[future], error_line(err)))
+                outcome = [failed(cell, error_line(err)) for cell in futures[future]]
+            for result in outcome:
+                finish(result)
     except BaseException:  # Ctrl-C or SIGTERM of the sweep: stop the workers before going
         pool.shutdown(wait=False, cancel_futures=True)
         _stop_workers()
@@ -79,10 +83,10 @@ def _exit_now(signum: int, frame: FrameType | None) -> None:
     os._exit(EXIT_CODE)
 
 
-def _worker_cell(cell: Cell) -> CellResult:
+def _worker_group(cells: list[Cell]) -> list[CellResult]:
     stop_on_sigterm()
     try:
-        return run_cell(cell)
+        return run_group(cells)
     except Terminated:
         os._exit(EXIT_CODE)  # the cell unwound (records consistent, lock released); take no further cell
     finally:

@@ -1,4 +1,4 @@
-"""The Ray launcher: each cell is one Ray task, on a cluster (`--address`) or on a Ray instance it starts here.
+"""The Ray launcher: each run group (benchmark.sweep.form_groups) is one Ray task, on a cluster (`--address`) or on a Ray instance it starts here.
 
 Where the records go: the task itself writes the run directory, exactly as a local worker does (train with
 resume, then evaluate), so a sweep's root must be on storage that every node sees at the same path (NFS, a
@@ -20,8 +20,8 @@ from pathlib import Path
 import ray
 
 from benchmark.errors import UserError
-from benchmark.launchers import LaunchOptions, OnDone, failed
-from benchmark.sweep import Cell, CellResult, cell_trained, error_line, run_cell
+from benchmark.launchers import LaunchOptions, OnDone, failed, groups
+from benchmark.sweep import Cell, CellResult, cell_trained, error_line, run_group
 
 # A task whose worker process or node dies is run again this many times; it resumes from its checkpoint.
 RETRIES = 2
@@ -34,24 +34,23 @@ def launch(cells: list[Cell], options: LaunchOptions, on_done: OnDone) -> list[C
     started_here = not ray.is_initialized()
     if started_here:
         _connect(options)
-    task = ray.remote(run_cell).options(
+    task = ray.remote(run_group).options(
         num_cpus=options.cpus_per_run, num_gpus=options.gpus_per_run, max_retries=RETRIES
     )
-    queue = [dataclasses.replace(cell, run_dir=Path(cell.run_dir).resolve()) for cell in cells]
-    originals = {id(sent): cell for sent, cell in zip(queue, cells)}
+    queue = [[dataclasses.replace(cell, run_dir=Path(cell.run_dir).resolve()) for cell in unit] for unit in groups(cells, options)]
     queue.reverse()  # pop() from the end keeps the plan's order
-    running: dict[ray.ObjectRef, Cell] = {}
+    running: dict[ray.ObjectRef, list[Cell]] = {}
     results: list[CellResult] = []
+    originals = {Path(cell.run_dir).resolve(): cell for cell in cells}
     try:
         while queue or running:
             while queue and len(running) < options.workers:
-                cell = queue.pop()
-                running[task.remote(cell)] = cell
+                unit = queue.pop()
+                running[task.remote(unit)] = unit
             (ref,), _ = ray.wait(list(running), num_returns=1)
-            sent = running.pop(ref)
-            result = _outcome(ref, sent, originals[id(sent)])
-            results.append(result)
-            on_done(result)
+            for result in _outcome(ref, running.pop(ref), originals):
+                results.append(result)
+                on_done(result)
     except BaseException:
         for ref in running:  # interrupted: stop the cells in flight; a later run resumes them
             ray.cancel(ref, force=True)
@@ -87,12 +86,16 @@ def _check_reachable(address: str) -> None:
         raise UserError(f"cannot join the Ray cluster at {address}: {err.strerror or err} (is `ray start --head` running there?)") from None
 
 
-def _outcome(ref: ray.ObjectRef, sent: Cell, cell: Cell) -> CellResult:
-    """The task's result, under the run directory the caller planned; a lost task becomes a failed cell."""
+def _outcome(ref: ray.ObjectRef, sent: list[Cell], originals: dict[Path, Cell]) -> list[CellResult]:
+    """The task's results, under the run directories the caller planned; a lost task fails all its cells."""
     try:
-        result: CellResult = ray.get(ref)
+        results: list[CellResult] = ray.get(ref)
     except ray.exceptions.RayError as err:  # the worker or its node died, or the task was cancelled
-        return failed(cell, f"ray task failed: {error_line(err)}")
+        return [failed(originals[c.run_dir], f"ray task failed: {error_line(err)}") for c in sent]
+    return [_visible(result, c, originals[c.run_dir]) for result, c in zip(results, sent, strict=True)]
+
+
+def _visible(result: CellResult, sent: Cell, cell: Cell) -> CellResult:
     result = dataclasses.replace(result, run_dir=cell.run_dir)
     if result.ok and not cell_trained(sent):
         return dataclasses.replace(

@@ -11,18 +11,22 @@ Madry et al.'s form, which is what lets the network learn to act well on perturb
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import torch
+
 from benchmark.methods.perturbing import PerturbingMethod
 from benchmark.qmix.buffer import EpisodeBatch
 from benchmark.runner import Perturb
 
 
 class AdvTrain(PerturbingMethod):
-    def collect_perturb(self, env_steps: int) -> Perturb | None:
-        return self.gradient_perturb(self.eps_at(env_steps), self.cfg.method.attack_fraction)
+    def collect_perturb(self, env_steps: Sequence[int], runs: Sequence[bool]) -> Perturb | None:
+        return self.gradient_perturb(self.eps_at(env_steps), runs, self.cfg.method.attack_fraction)
 
-    def update(self, batch: EpisodeBatch, env_steps: int) -> dict[str, float]:
+    def update(self, batch: EpisodeBatch, env_steps: Sequence[int], runs: torch.Tensor) -> dict[str, torch.Tensor]:
         eps = self.eps_at(env_steps)
-        worst = self.worst_case_obs(batch, eps, fraction=self.cfg.method.attack_fraction)
+        worst = self.worst_case_obs(batch, eps, runs, fraction=self.cfg.method.attack_fraction)
         loss, _ = self.learner.td_loss(batch, obs=worst)
-        self.learner.apply(loss)
-        return {"loss": loss.item(), "eps": eps}
+        self.learner.apply(loss, runs)
+        return {"loss": loss.detach(), "eps": eps}

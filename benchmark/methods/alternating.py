@@ -13,70 +13,70 @@ collection rather than regenerated from the current adversary at update time: th
 recorded actions were chosen on, and regenerating PA-AD's would cost a step-by-step PGD through the GRU
 for every step of every sampled episode. Episodes collected before the ramp (or at a low eps) stay in the
 buffer as they were seen, so the buffer mixes clean and attacked play as the training went.
+
+In a run group every run has its own adversary, trainer and cycle; each run's adversary trains against a
+copy of that run's current agents and perturbs that run's rows of the group batch.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import ClassVar
+
+import torch
 
 from benchmark.attacks.adversary import AdversaryPerturb, new_adversary
 from benchmark.attacks.adversary_training import AdversaryTrainer, adversary_seed
+from benchmark.attacks.ball import VictimSelector
 from benchmark.config import RunConfig
 from benchmark.methods.perturbing import PerturbingMethod
 from benchmark.qmix.learner import QLearner
 from benchmark.runner import Perturb
+from benchmark.streams import Live
 
 
-class Alternating(PerturbingMethod):
-    kind: ClassVar[str]
-    learns_from_seen_obs = True
+class RunAdversary:
+    """One run's adversary, its PPO trainer (built on first use, so that a run whose eps stays 0 never
+    starts the adversary's environments) and its place in the alternation."""
 
-    def __init__(self, cfg: RunConfig, learner: QLearner) -> None:
-        super().__init__(cfg, learner)
-        self.adversary_cfg = cfg.adversary
+    def __init__(self, kind: str, cfg: RunConfig, learner: QLearner, run: int) -> None:
+        self.cfg, self.learner, self.run = cfg, learner, run
         mac = learner.mac
-        self.adversary = new_adversary(self.kind, mac.info, self.adversary_cfg, adversary_seed(cfg), mac.device)
+        self.adversary = new_adversary(kind, mac.info, cfg.adversary, adversary_seed(cfg), mac.device)
         self._trainer: AdversaryTrainer | None = None
         self._pending: dict | None = None  # a checkpointed trainer state, loaded once its env exists
         self.agent_iters_left = 0
 
     @property
     def trainer(self) -> AdversaryTrainer:
-        """Built on first use, so that a run whose eps stays 0 never starts the adversary's environments."""
         if self._trainer is None:
             m = self.cfg.method
             self._trainer = AdversaryTrainer.for_run(
-                self.adversary, self.learner.mac, self.cfg, self.adversary_cfg, m.victims, m.clip_obs, m.attack_steps
+                self.adversary, self.victim(), self.cfg, self.cfg.adversary, m.victims, m.clip_obs, m.attack_steps
             )
             if self._pending is not None:
                 self._trainer.load_state_dict(self._pending)
                 self._pending = None
         return self._trainer
 
-    def collect_perturb(self, env_steps: int) -> Perturb | None:
-        eps, m = self.eps_at(env_steps), self.cfg.method
-        if eps == 0:
-            return None
+    def victim(self):
+        return self.learner.mac.view([self.run])
+
+    def before_batch(self, eps: float) -> None:
+        """Start a cycle with the adversary's PPO iterations when the previous one has run out."""
         if self.agent_iters_left == 0:
-            for _ in range(m.adversary_iters):
-                self.trainer.iteration(eps)
-            self.agent_iters_left = m.agent_iters
+            trainer = self.trainer
+            trainer.mac = trainer.runner.mac = self.victim()  # frozen at the agents as they are now
+            for _ in range(self.cfg.method.adversary_iters):
+                trainer.iteration(eps)
+            self.agent_iters_left = self.cfg.method.agent_iters
         self.agent_iters_left -= 1
-        return AdversaryPerturb(
-            self.adversary, self.learner.mac, eps, self.victims, m.clip_obs, m.attack_steps, self.generator, sample=True
-        )
 
     def state_dict(self) -> dict:
         trainer = self._trainer.state_dict() if self._trainer is not None else self._pending
-        return {
-            **super().state_dict(),
-            "adversary": self.adversary.state_dict(),
-            "trainer": trainer,
-            "agent_iters_left": self.agent_iters_left,
-        }
+        return {"adversary": self.adversary.state_dict(), "trainer": trainer, "agent_iters_left": self.agent_iters_left}
 
     def load_state_dict(self, state: dict) -> None:
-        super().load_state_dict(state)
         self.adversary.load_state_dict(state["adversary"])
         self.agent_iters_left = int(state["agent_iters_left"])
         if state["trainer"] is not None:
@@ -84,6 +84,57 @@ class Alternating(PerturbingMethod):
                 self._trainer.load_state_dict(state["trainer"])
             else:
                 self._pending = state["trainer"]
+
+
+class Alternating(PerturbingMethod):
+    kind: ClassVar[str]
+    learns_from_seen_obs = True
+
+    def __init__(self, cfgs: Sequence[RunConfig], learner: QLearner, live: Live | None = None) -> None:
+        super().__init__(cfgs, learner, live)
+        self.adversaries = [RunAdversary(self.kind, c, learner, k) for k, c in enumerate(self.cfgs)]
+        self.adversary_cfg = self.cfg.adversary
+
+    def collect_perturb(self, env_steps: Sequence[int], runs: Sequence[bool]) -> Perturb | None:
+        eps = self.eps_at(env_steps)
+        if not self._attacking(eps, runs):
+            return None
+        m = self.cfg.method
+        parts = {}
+        for k, run in enumerate(self.adversaries):
+            if bool(self.generator.enabled[k]):
+                run.before_batch(float(eps[k]))
+                generator = self.generator.subset([k])
+                victims = VictimSelector(m.victims, self.learner.mac.info.n_agents, generator)
+                parts[k] = AdversaryPerturb(
+                    run.adversary, run.victim(), float(eps[k]), victims, m.clip_obs, m.attack_steps, generator, sample=True
+                )
+        return _by_run(parts, len(self.adversaries), self.generator.live)
+
+    def run_state_dict(self, run: int) -> dict:
+        return {**super().run_state_dict(run), **self.adversaries[run].state_dict()}
+
+    def load_run_state_dict(self, run: int, state: dict) -> None:
+        super().load_run_state_dict(run, state)
+        self.adversaries[run].load_state_dict(state)
+
+
+def _by_run(parts: dict[int, Perturb], runs: int, live: Live) -> Perturb:
+    """One Perturb for a group batch from per-run ones: run k's perturbs its own rows while one of its
+    episodes is going (it draws nothing after, as alone); the others see clean observations."""
+
+    def perturb(obs: torch.Tensor, prev: torch.Tensor, hidden: torch.Tensor, avail: torch.Tensor) -> torch.Tensor:
+        if runs == 1:
+            return parts[0](obs, prev, hidden, avail)
+        out, rows = obs.clone(), obs.shape[0] // runs
+        for k, part in parts.items():
+            if live.runs is not None and not bool(live.runs[k]):
+                continue
+            part_rows = slice(k * rows, (k + 1) * rows)
+            out[part_rows] = part(obs[part_rows], prev[part_rows], hidden[k : k + 1], avail[part_rows])
+        return out
+
+    return perturb
 
 
 class Atla(Alternating):

@@ -1,7 +1,9 @@
-"""Shared machinery of the robust methods: the ramped eps, the inner gradient attack against the current
-network, victim selection, and the method's own random stream (checkpointed for an exact resume)."""
+"""Shared machinery of the robust methods: the ramped eps (per run), the inner gradient attack against the
+current network, victim selection, and the method's own random streams (checkpointed for an exact resume)."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 
@@ -14,56 +16,77 @@ from benchmark.methods.schedule import ramp_fraction
 from benchmark.qmix.buffer import EpisodeBatch
 from benchmark.qmix.learner import QLearner, previous_actions
 from benchmark.runner import Perturb
+from benchmark.streams import Live
 
-METHOD_SEED = 4_000_037  # the method's perturbations draw from their own stream
+
+def per_row(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Per-run values [K] repeated over each run's rows of `like` [K*B, ...], broadcastable to it."""
+    rows = values.to(like.device, like.dtype).repeat_interleave(like.shape[0] // values.numel())
+    return rows.view(-1, *[1] * (like.dim() - 1))
 
 
 class PerturbingMethod(TrainingMethod):
-    def __init__(self, cfg: RunConfig, learner: QLearner) -> None:
-        super().__init__(cfg, learner)
-        m, mac = cfg.method, learner.mac
-        self.generator = torch.Generator(device=mac.device).manual_seed(cfg.train.seed + METHOD_SEED)
+    def __init__(self, cfgs: Sequence[RunConfig], learner: QLearner, live: Live | None = None) -> None:
+        super().__init__(cfgs, learner, live)
+        m, mac = self.cfg.method, learner.mac
         self.victims = VictimSelector(m.victims, mac.info.n_agents, self.generator)
         self.attack = GradientAttack.fgsm() if m.attack == "fgsm" else GradientAttack.pgd(m.attack_steps)
 
-    def eps_at(self, env_steps: int) -> float:
-        return self.cfg.method.train_eps * ramp_fraction(self.cfg, env_steps)
+    def ramp(self, env_steps: Sequence[int]) -> torch.Tensor:
+        return torch.tensor([ramp_fraction(c, s) for c, s in zip(self.cfgs, env_steps, strict=True)])
 
-    def gradient_perturb(self, eps: float, fraction: float = 1.0) -> Perturb | None:
+    def eps_at(self, env_steps: Sequence[int]) -> torch.Tensor:
+        """Each run's ramped training eps [K]."""
+        return torch.tensor([c.method.train_eps for c in self.cfgs]) * self.ramp(env_steps)
+
+    def _attacking(self, eps: torch.Tensor, runs: Sequence[bool] | torch.Tensor) -> bool:
+        """Let only the runs that attack now draw; False when none does (then nothing is drawn at all)."""
+        self.generator.enabled = (eps > 0) & torch.as_tensor(runs, dtype=torch.bool)
+        return bool(self.generator.enabled.any())
+
+    def gradient_perturb(self, eps: torch.Tensor, runs: Sequence[bool], fraction: float = 1.0) -> Perturb | None:
         """Step-wise attack against the network as it is now on a random `fraction` of the steps (None at eps 0)."""
-        if eps == 0:
+        if not self._attacking(eps, runs):
             return None
         victims = AttackedSteps(self.victims, fraction, self.generator)
-        return step_perturb(self.attack, self.learner.mac, eps, victims, self.cfg.method.clip_obs, self.generator)
+        eps = eps * self.generator.enabled
+        mac, clip = self.frozen_agents(), self.cfg.method.clip_obs
+
+        def perturb(obs: torch.Tensor, prev: torch.Tensor, hidden: torch.Tensor, avail: torch.Tensor) -> torch.Tensor:
+            return step_perturb(self.attack, mac, per_row(eps, obs), victims, clip, self.generator)(obs, prev, hidden, avail)
+
+        return perturb
 
     def worst_case_obs(
         self,
         batch: EpisodeBatch,
-        eps: float,
+        eps: torch.Tensor,
+        runs: torch.Tensor,
         clean_q: torch.Tensor | None = None,
         fraction: float = 1.0,
         loss: GreedyLoss = greedy_preference_loss,
     ) -> torch.Tensor:
         """The batch's observations after the inner attack (maximising `loss`) on whole episodes (unchanged at
-        eps 0), on a random `fraction` of the steps; the victims of an episode are drawn once for all its steps."""
-        if eps == 0:
+        eps 0), on a random `fraction` of the steps; the victims of an episode are drawn once for all its steps.
+        eps and runs [K]: only the learning runs with eps > 0 are attacked (and draw)."""
+        if not self._attacking(eps, runs):
             return batch.obs
-        ball = Ball(batch.obs, eps, self._episode_victims(batch, fraction), self.cfg.method.clip_obs)
+        eps_rows = per_row(eps * self.generator.enabled, batch.obs)
+        steps = self.learner.mac.info.episode_limit + 1
+        ball = Ball(batch.obs, eps_rows, self._episode_victims(batch, fraction), self.cfg.method.clip_obs, steps)
         prev = previous_actions(batch.actions)
-        mac = self.learner.mac
-        return perturb_episodes(self.attack, mac, batch.obs, prev, batch.avail, ball, self.generator, clean_q, loss)
+        return perturb_episodes(self.attack, self.frozen_agents(), batch.obs, prev, batch.avail, ball, self.generator, clean_q, loss)
+
+    def frozen_agents(self):
+        """The agents as they are now, without gradients for their weights: an attack differentiates only
+        with respect to observations, and skipping the weight gradients leaves what it computes unchanged."""
+        return self.learner.mac.view(range(len(self.cfgs)))
 
     def _episode_victims(self, batch: EpisodeBatch, fraction: float) -> torch.Tensor | None:
         """[B, T+1 or 1, A] bool, or None when every agent of every step is attacked."""
         mask = self.victims.draw(batch.actions[:, 0].shape).unsqueeze(1) if self.victims.k else None
         if fraction >= 1:
             return mask
-        coins = step_coins(batch.obs.shape[:2], fraction, self.generator).expand(batch.obs.shape[:3])
+        coins = step_coins(batch.obs.shape[:2], fraction, self.generator, self.learner.mac.info.episode_limit + 1)
+        coins = coins.expand(batch.obs.shape[:3])
         return coins if mask is None else mask & coins
-
-    def state_dict(self) -> dict:
-        return {"generator": self.generator.get_state(), "victims": self.victims.mask}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.generator.set_state(state["generator"].cpu())
-        self.victims.mask = state["victims"]

@@ -8,32 +8,39 @@ for kl and tv it maximises the cross-entropy to the clean greedy action (no marg
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 
 from benchmark.attacks.objectives import greedy_margin, greedy_preference_loss
 from benchmark.methods.perturbing import PerturbingMethod
 from benchmark.methods.regularisers import REGULARISERS
-from benchmark.methods.schedule import ramp_fraction
 from benchmark.qmix.buffer import EpisodeBatch
-from benchmark.qmix.learner import previous_actions
+from benchmark.qmix.learner import per_run_mean, previous_actions
 
 
 class PolicyReg(PerturbingMethod):
-    def update(self, batch: EpisodeBatch, env_steps: int) -> dict[str, float]:
+    def update(self, batch: EpisodeBatch, env_steps: Sequence[int], runs: torch.Tensor) -> dict[str, torch.Tensor]:
         td, q = self.learner.td_loss(batch)
-        fraction = ramp_fraction(self.cfg, env_steps)
-        eps, kappa = self.cfg.method.train_eps * fraction, self.cfg.method.kappa * fraction
-        reg = self.regulariser(batch, q, eps) if eps > 0 and kappa > 0 else torch.zeros((), device=td.device)
-        loss = td + kappa * reg
-        self.learner.apply(loss)
-        return {"loss": loss.item(), "td_loss": td.item(), "regulariser": reg.item(), "eps": eps, "kappa": kappa}
+        fraction = self.ramp(env_steps)
+        eps = torch.tensor([c.method.train_eps for c in self.cfgs]) * fraction
+        kappa = torch.tensor([c.method.kappa for c in self.cfgs]) * fraction
+        regularised = runs & (eps > 0) & (kappa > 0)
+        if bool(regularised.any()):
+            reg = self.regulariser(batch, q, eps, regularised) * regularised.to(td.device)
+        else:
+            reg = torch.zeros_like(td)
+        loss = td + kappa.to(td.device) * reg
+        self.learner.apply(loss, runs)
+        return {"loss": loss.detach(), "td_loss": td.detach(), "regulariser": reg.detach(), "eps": eps, "kappa": kappa}
 
-    def regulariser(self, batch: EpisodeBatch, q: torch.Tensor, eps: float) -> torch.Tensor:
-        """Mean penalty over the steps that happened and the agents with a choice to make."""
-        form = self.cfg.method.regulariser
-        worst = self.worst_case_obs(batch, eps, clean_q=q, loss=greedy_margin if form == "hinge" else greedy_preference_loss)
+    def regulariser(self, batch: EpisodeBatch, q: torch.Tensor, eps: torch.Tensor, runs: torch.Tensor) -> torch.Tensor:
+        """Each run's mean penalty [K] over the steps that happened and the agents with a choice to make."""
+        form, k = self.cfg.method.regulariser, len(self.cfgs)
+        loss = greedy_margin if form == "hinge" else greedy_preference_loss
+        worst = self.worst_case_obs(batch, eps, runs, clean_q=q, loss=loss)
         q_adv = self.learner.mac.sequence_q(worst, previous_actions(batch.actions))
         avail = batch.avail[:, :-1]
-        penalty = REGULARISERS[form](q[:, :-1], q_adv[:, :-1], avail, self.cfg.method.hinge_margin)
+        penalty = REGULARISERS[form](q[:, :-1], q_adv[:, :-1], avail, self.cfg.method.hinge_margin, k)
         mask = batch.filled.unsqueeze(-1) * (avail.sum(dim=-1) > 1)
-        return (penalty * mask).sum() / mask.sum().clamp(min=1)
+        return per_run_mean(penalty, mask, k)

@@ -1,6 +1,12 @@
-"""The multi-agent controller: builds each agent's input and turns Q-values into actions."""
+"""The multi-agent controller: builds each agent's input and turns Q-values into actions, for K runs.
+
+Batches hold the runs one after another along the leading dimension ([K*B, ...], run-major); the
+controller splits them by run for its stacked networks (agent.py) and joins them again.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import torch
 from torch.nn import functional as F
@@ -8,16 +14,23 @@ from torch.nn import functional as F
 from benchmark.config import QMixConfig
 from benchmark.envs.base import EnvInfo
 from benchmark.qmix.agent import RNNAgent
+from benchmark.qmix.stacked import load_run_state, run_state
+from benchmark.streams import RunGenerators
 
 
 class AgentController:
     """Shared-weight agents. Observations are the only inputs an attack may touch; the last-action and
     agent-id one-hots are appended here, after any perturbation."""
 
-    def __init__(self, info: EnvInfo, cfg: QMixConfig, device: torch.device) -> None:
+    def __init__(self, info: EnvInfo, cfg: QMixConfig, device: torch.device, seeds: Sequence[int] = (0,)) -> None:
         self.info, self.cfg, self.device = info, cfg, device
         extra = info.n_actions * cfg.obs_last_action + info.n_agents * cfg.obs_agent_id
-        self.agent = RNNAgent(info.obs_shape + extra, info.n_actions, cfg.rnn_hidden_dim).to(device)
+        self.agent = RNNAgent(info.obs_shape + extra, info.n_actions, cfg.rnn_hidden_dim, seeds).to(device)
+        self.sequence_bf16 = False  # bf16 matmuls in sequence_q (train.precision)
+
+    @property
+    def runs(self) -> int:
+        return self.agent.runs
 
     def inputs(self, obs: torch.Tensor, prev_actions: torch.Tensor) -> torch.Tensor:
         """obs [..., A, obs_dim], prev_actions [..., A] long (-1 = none yet) -> [..., A, input_dim]."""
@@ -30,24 +43,47 @@ class AgentController:
         return torch.cat(parts, dim=-1)
 
     def initial_hidden(self, batch: int) -> torch.Tensor:
-        return self.agent.initial_hidden(batch * self.info.n_agents, self.device)
+        """The hidden state of `batch` environments (all runs together): [K, batch / K * A, H]."""
+        k = self.runs
+        return torch.zeros(k, batch // k * self.info.n_agents, self.agent.hidden_dim, device=self.device)
 
     def step_q(
         self, obs: torch.Tensor, prev_actions: torch.Tensor, hidden: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One decision step: obs [B, A, obs_dim] -> q [B, A, n_actions] and the next hidden state."""
-        batch, n_agents = obs.shape[:2]
-        x = self.inputs(obs, prev_actions).reshape(batch * n_agents, 1, -1)
-        q, hidden = self.agent(x, hidden)
-        return q.view(batch, n_agents, -1), hidden
+        """One decision step: obs [K*B, A, obs_dim] -> q [K*B, A, n_actions] and the next hidden state."""
+        k = self.runs
+        x = self.inputs(obs, prev_actions).reshape(k, -1, obs.shape[-1] + self._extra())
+        q, hidden = self.agent.step(x, hidden)
+        return q.view(*obs.shape[:-1], -1), hidden
 
     def sequence_q(self, obs: torch.Tensor, prev_actions: torch.Tensor, agent: RNNAgent | None = None) -> torch.Tensor:
-        """Whole episodes: obs [B, T, A, obs_dim] -> q [B, T, A, n_actions] (for learning)."""
+        """Whole episodes: obs [K*B, T, A, obs_dim] -> q [K*B, T, A, n_actions] (for learning)."""
         agent = agent or self.agent
-        batch, steps, n_agents = obs.shape[:3]
-        x = self.inputs(obs, prev_actions).permute(0, 2, 1, 3).reshape(batch * n_agents, steps, -1)
-        q, _ = agent(x, agent.initial_hidden(batch * n_agents, obs.device))
-        return q.view(batch, n_agents, steps, -1).permute(0, 2, 1, 3)
+        k = self.runs
+        total, steps, n_agents = obs.shape[:3]
+        x = self.inputs(obs, prev_actions).view(k, total // k, steps, n_agents, -1).transpose(1, 2)
+        with torch.autocast(obs.device.type, dtype=torch.bfloat16, enabled=self.sequence_bf16):
+            q = agent.sequence(x.reshape(k, steps, -1, x.shape[-1])).float()
+        return q.view(k, steps, total // k, n_agents, -1).transpose(1, 2).reshape(total, steps, n_agents, -1)
+
+    def _extra(self) -> int:
+        return self.info.n_actions * self.cfg.obs_last_action + self.info.n_agents * self.cfg.obs_agent_id
+
+    def run_state(self, run: int) -> dict[str, torch.Tensor]:
+        """Run `run`'s agent weights in model.pt's single-network layout."""
+        return run_state(self.agent, run)
+
+    def load_run_state(self, run: int, state: dict[str, torch.Tensor]) -> None:
+        load_run_state(self.agent, run, state)
+
+    def view(self, runs: Sequence[int]) -> AgentController:
+        """A controller over copies of some runs' current weights (greedy tests, a run's adversary)."""
+        out = AgentController(self.info, self.cfg, self.device, seeds=[0] * len(runs))
+        for i, run in enumerate(runs):
+            out.load_run_state(i, self.run_state(run))
+        out.agent.requires_grad_(False)
+        out.sequence_bf16 = self.sequence_bf16
+        return out
 
 
 def mask_unavailable(q: torch.Tensor, avail: torch.Tensor) -> torch.Tensor:
@@ -59,15 +95,18 @@ def greedy_actions(q: torch.Tensor, avail: torch.Tensor) -> torch.Tensor:
 
 
 def epsilon_greedy(
-    q: torch.Tensor, avail: torch.Tensor, epsilon: float, generator: torch.Generator
+    q: torch.Tensor, avail: torch.Tensor, epsilon: torch.Tensor | float, generators: RunGenerators
 ) -> torch.Tensor:
-    """With probability epsilon a uniformly random *available* action, else the greedy one."""
+    """With probability epsilon (one per run, or one for all) a uniformly random *available* action, else the
+    greedy one. q, avail [K*B, A, n_actions]."""
     greedy = greedy_actions(q, avail)
-    if epsilon <= 0:
+    eps = torch.as_tensor(epsilon, dtype=torch.float32)
+    if not bool((eps > 0).any()):
         return greedy
-    noise = torch.rand(avail.shape, generator=generator, device=avail.device)
+    rows = eps.reshape(-1).repeat_interleave(greedy.shape[0] // eps.numel()).to(greedy.device).view(-1, 1)
+    noise = generators.rand(avail.shape)
     random = noise.masked_fill(~avail, -1.0).argmax(dim=-1)
-    explore = torch.rand(greedy.shape, generator=generator, device=avail.device) < epsilon
+    explore = generators.rand(greedy.shape) < rows
     return torch.where(explore, random, greedy)
 
 
