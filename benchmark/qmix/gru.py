@@ -8,8 +8,9 @@ at once (one large matmul) and hand it in as `gi`.
 `gru_sequence` is what the learner differentiates. Autograd through the step-by-step version records a
 dozen nodes per step and replays them one by one; here the backward pass is written by hand instead:
 the forward loop keeps each step's gates, the loop back through time turns them into that step's gate
-gradients (about a dozen elementwise ops, most writing straight into the result) and one batched matmul
-(dh_{t-1} from dh_t), and the weight gradient is one batched matmul over all steps after the loop.
+gradients (about a dozen elementwise ops, most writing straight into the result) and dh_{t-1} (a batched
+matmul per gate block: r|z, whose gradients are gi's own, and n), and the weight gradient is, per gate
+block, one batched matmul over all steps after the loop.
 """
 
 from __future__ import annotations
