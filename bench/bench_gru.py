@@ -132,30 +132,31 @@ def variants(problem: Problem) -> tuple[dict[tuple[str, str], Callable[[], None]
     return runs, problem.leaves() + params
 
 
-def timed(run: Callable[[], None], params: list[torch.Tensor]) -> float:
+def timed(run: Callable[[], None], params: list[torch.Tensor], clock: Callable[[], float]) -> float:
     for param in params:
         param.grad = None
-    start = time.perf_counter()
+    start = clock()
     run()
-    return time.perf_counter() - start
+    return clock() - start
 
 
-def alternate(runs: dict, params: list[torch.Tensor], rounds: int) -> dict:
+def alternate(runs: dict, params: list[torch.Tensor], rounds: int, clock: Callable[[], float]) -> dict:
     """Seconds per call, per run and round; the order of the runs rotates each round."""
     names = list(runs)
     times: dict = {name: [] for name in names}
     for round_ in range(rounds + 1):  # round 0 warms up
         shift = round_ % len(names)
         for name in names[shift:] + names[:shift]:
-            seconds = timed(runs[name], params)
+            seconds = timed(runs[name], params, clock)
             if round_:
                 times[name].append(seconds)
     return times
 
 
-def measure_cell(map_name: str, k: int, rounds: int) -> dict[tuple[str, str], list[float]]:
+def measure_cell(map_name: str, k: int, impls: list[str], rounds: int, clock: Callable[[], float]) -> dict:
     problem = Problem.random(k, STEPS[map_name], EPISODES * MAPS[map_name], seed=k)
-    return alternate(*variants(problem), rounds)
+    runs, params = variants(problem)
+    return alternate({name: run for name, run in runs.items() if name[0] in impls}, params, rounds, clock)
 
 
 def thread_table(maps: list[str], ks: list[int], rounds: int, counts: list[int]) -> None:
@@ -167,7 +168,7 @@ def thread_table(maps: list[str], ks: list[int], rounds: int, counts: list[int])
             runs, params = variants(problem)
             impls = ("nn.GRU", "fused")
             threaded = {(impl, n): _with_threads(runs[impl, "fp32"], n) for impl in impls for n in counts}
-            times = alternate(threaded, params, rounds)
+            times = alternate(threaded, params, rounds, time.perf_counter)
             cells = "  ".join(f"{impl} {n}t {statistics.median(times[impl, n]) * 1e3:.1f}" for impl, n in times)
             print(f"{map_name:<6}{k:>3}  {cells}", flush=True)
 
@@ -184,23 +185,19 @@ def ratio(times: dict[tuple[str, str], list[float]], slow: tuple[str, str], fast
     return statistics.median(s / f for s, f in zip(times[slow], times[fast]))
 
 
-def speed_table(maps: list[str], ks: list[int], rounds: int) -> list[str]:
-    header = f"{'map':<6}{'K':>3}  " + "".join(f"{f'{i} {p}':>16}" for p in PRECISIONS for i in IMPLS)
+def speed_table(maps: list[str], ks: list[int], impls: list[str], rounds: int, clock: Callable[[], float]) -> list[str]:
+    names = [(i, p) for p in PRECISIONS for i in impls]
     print("forward + backward, ms (median of rounds)")
-    print(header)
+    print(f"{'map':<6}{'K':>3}  " + "".join(f"{f'{i} {p}':>16}" for i, p in names))
     speedups = []
     for map_name in maps:
         for k in ks:
-            times = measure_cell(map_name, k, rounds)
-            cells = "".join(f"{statistics.median(times[i, p]) * 1e3:>16.1f}" for p in PRECISIONS for i in IMPLS)
-            print(f"{map_name:<6}{k:>3}  {cells}", flush=True)
-            fp32 = ("fused", "fp32")
-            speedups.append(
-                f"speedup ({map_name}, K={k}): fused fp32 vs nn.GRU fp32 {ratio(times, ('nn.GRU', 'fp32'), fp32):.2f}x,"
-                " "
-                f"vs reference fp32 {ratio(times, ('reference', 'fp32'), fp32):.2f}x; "
-                f"fused bf16 vs fused fp32 {ratio(times, fp32, ('fused', 'bf16')):.2f}x"
-            )
+            times = measure_cell(map_name, k, impls, rounds, clock)
+            print(f"{map_name:<6}{k:>3}  " + "".join(f"{statistics.median(times[n]) * 1e3:>16.1f}" for n in names))
+            fused = ("fused", "fp32")
+            versus = [f"vs {i} fp32 {ratio(times, (i, 'fp32'), fused):.2f}x" for i in impls if i != "fused"]
+            bf16 = [f"{i} bf16 vs {i} fp32 {ratio(times, (i, 'fp32'), (i, 'bf16')):.2f}x" for i in impls]
+            speedups.append(f"speedup ({map_name}, K={k}): fused fp32 {', '.join(versus)}; {', '.join(bf16)}")
     return speedups
 
 
@@ -246,29 +243,42 @@ def bf16_accuracy(map_name: str) -> str:
     )
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (0: torch's default)")
     parser.add_argument("--rounds", type=int, default=3, help="measured rounds per (map, K), after one warm-up")
     parser.add_argument("--maps", default=",".join(MAPS), help="comma-separated, from " + ", ".join(MAPS))
     parser.add_argument("--ks", default="1,3,9", help="comma-separated group sizes")
+    parser.add_argument("--impls", default=",".join(IMPLS), help="comma-separated, from " + ", ".join(IMPLS))
+    parser.add_argument("--clock", choices=("cpu", "wall"), default="cpu", help="the main table's clock: this "
+                        "thread's CPU time (steadier on a shared machine; needs --threads 1) or wall time")
     parser.add_argument("--compare-threads", metavar="COUNTS", help="e.g. 1,2: only time nn.GRU and fused "
-                        "fp32 at these torch thread counts, alternately")
+                        "fp32 at these torch thread counts, alternately, in wall time")
     args = parser.parse_args()
+    args.maps, args.impls, args.ks = args.maps.split(","), args.impls.split(","), [int(k) for k in args.ks.split(",")]
+    unknown = sorted(set(args.maps) - set(MAPS)) + sorted(set(args.impls) - set(IMPLS))
+    if unknown:
+        parser.error(f"unknown map or implementation {unknown[0]}")
+    if args.rounds < 1 or "fused" not in args.impls:
+        parser.error("--rounds must be at least 1 and --impls must include fused")
+    if args.clock == "cpu" and args.threads != 1 and not args.compare_threads:
+        parser.error("--clock cpu counts only this thread: use it with --threads 1")
+    return args
+
+
+def main() -> None:
+    args = parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    maps = args.maps.split(",")
-    unknown = sorted(set(maps) - set(MAPS))
-    if unknown or args.rounds < 1:
-        parser.error(f"unknown map {unknown[0]}" if unknown else "--rounds must be at least 1")
+    clock = "wall" if args.compare_threads else args.clock
     print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), CPU capability "
-          f"{torch.backends.cpu.get_cpu_capability()}, {EPISODES} episodes, hidden {HIDDEN}")
-    ks = [int(k) for k in args.ks.split(",")]
+          f"{torch.backends.cpu.get_cpu_capability()}, {EPISODES} episodes, hidden {HIDDEN}, {clock} time")
     if args.compare_threads:
-        thread_table(maps, ks, args.rounds, [int(n) for n in args.compare_threads.split(",")])
+        thread_table(args.maps, args.ks, args.rounds, [int(n) for n in args.compare_threads.split(",")])
         return
-    lines = speed_table(maps, ks, args.rounds)
-    lines += [bf16_accuracy(m) for m in maps]
+    timer = time.thread_time if clock == "cpu" else time.perf_counter
+    lines = speed_table(args.maps, args.ks, args.impls, args.rounds, timer)
+    lines += [bf16_accuracy(m) for m in args.maps]
     print("\n".join(lines))
 
 

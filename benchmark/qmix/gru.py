@@ -8,8 +8,9 @@ at once (one large matmul) and hand it in as `gi`.
 `gru_sequence` is what the learner differentiates. Autograd through the step-by-step version records a
 dozen nodes per step and replays them one by one; here the backward pass is written by hand instead:
 the forward loop keeps each step's gates, the loop back through time turns them into that step's gate
-gradients (about a dozen elementwise ops, most writing straight into the result) and one batched matmul
-(dh_{t-1} from dh_t), and the weight gradient is one batched matmul over all steps after the loop.
+gradients (about a dozen elementwise ops, most writing straight into the result) and dh_{t-1} (a batched
+matmul per gate block: r|z, whose gradients are gi's own, and n), and the weight gradient is, per gate
+block, one batched matmul over all steps after the loop.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def gru_sequence(
     if torch.is_grad_enabled() and any(t.requires_grad for t in tensors):
         return _GRUSequence.apply(*tensors, dtype, compute_dtype)
     with torch.autocast(device_type, enabled=False):
-        return _forward(gi.to(dtype), h0.to(dtype), w_hh, b_hh.to(dtype), compute_dtype, keep=False)[0]
+        return _forward(gi.to(dtype), h0.to(dtype), w_hh, b_hh.to(dtype), compute_dtype, keep=False)[0][:, 1:]
 
 
 def _acc_bmm(acc: torch.Tensor, a: torch.Tensor, b: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
@@ -71,13 +72,16 @@ def _forward(
     mm_dtype: torch.dtype,
     keep: bool,
 ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
-    """Hidden states [K, T, N, H] and, if `keep`, what backward needs: sigmoid(r, z), n, W_hn h + b_hn.
+    """[K, T+1, N, H]: h0 and every hidden state after it; and, if `keep`, what backward needs: sigmoid(r, z),
+    n, W_hn h + b_hn, time-major ([T, K, N, .]) so that every step reads and writes one contiguous block.
 
-    The saved gates are time-major ([T, K, N, .]) so that every step reads and writes one contiguous block.
+    h0 sits in front of the states so that backward reads the states before each step as a view, and the
+    caller's [K, T, N, H] (all but h0) still reshapes to [K, T * N, H] without a copy.
     """
     k, steps, rows, h3 = gi.shape
     hidden = h3 // 3
-    out = gi.new_empty(k, steps, rows, hidden)
+    states = gi.new_empty(k, steps + 1, rows, hidden)
+    states[:, 0] = h0
     rz = gi.new_empty(steps, k, rows, 2 * hidden) if keep else None
     n_all = gi.new_empty(steps, k, rows, hidden) if keep else None
     hn_all = gi.new_empty(steps, k, rows, hidden) if keep else None
@@ -88,40 +92,40 @@ def _forward(
     # Each step's views made up front (one unbind each): per-step indexing costs as much as a small op.
     saved = (rz.unbind(0), n_all.unbind(0), hn_all.unbind(0)) if keep else [[None] * steps] * 3
     h = h0
-    for gi_rz_t, gi_n_t, out_t, rz_t, n_t, hn_t in zip(gi_rz.unbind(1), gi_n.unbind(1), out.unbind(1), *saved):
+    outs = states.unbind(1)[1:]
+    for gi_rz_t, gi_n_t, out_t, rz_t, n_t, hn_t in zip(gi_rz.unbind(1), gi_n.unbind(1), outs, *saved):
         h_mm = h.to(mm_dtype)
         gates = torch.add(gi_rz_t, _acc_bmm(b_rz, h_mm, w_rz), out=rz_t).sigmoid_()
         hn = _acc_bmm(b_n, h_mm, w_n, out=hn_t)
         n = torch.addcmul(gi_n_t, gates[..., :hidden], hn, out=n_t).tanh_()
         h = torch.lerp(n, h, gates[..., hidden:], out=out_t)
-    return out, rz, n_all, hn_all
+    return states, rz, n_all, hn_all
 
 
 class _GRUSequence(torch.autograd.Function):
     @staticmethod
     def forward(ctx, gi, h0, w_hh, b_hh, dtype, mm_dtype) -> torch.Tensor:
         with torch.autocast(gi.device.type, enabled=False):
-            out, rz, n, hn = _forward(gi.to(dtype), h0.to(dtype), w_hh, b_hh.to(dtype), mm_dtype, keep=True)
-        ctx.save_for_backward(h0, w_hh, out, rz, n, hn)
+            states, rz, n, hn = _forward(gi.to(dtype), h0.to(dtype), w_hh, b_hh.to(dtype), mm_dtype, keep=True)
+        ctx.save_for_backward(w_hh, states, rz, n, hn)
         ctx.dtypes = (gi.dtype, h0.dtype, w_hh.dtype, b_hh.dtype)
         ctx.mm_dtype = mm_dtype
-        return out
+        return states[:, 1:]
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        h0, w_hh, out, rz, n, hn = ctx.saved_tensors
+        w_hh, states, rz, n, hn = ctx.saved_tensors
         with torch.autocast(grad_out.device.type, enabled=False):
-            grads = _backward(grad_out.to(out.dtype), h0.to(out.dtype), w_hh, out, rz, n, hn, ctx.mm_dtype)
+            grads = _backward(grad_out.to(states.dtype), w_hh, states, rz, n, hn, ctx.mm_dtype)
         wanted = zip(grads, ctx.needs_input_grad, ctx.dtypes)
         return (*(g.to(d) if need else None for g, need, d in wanted), None, None)
 
 
 def _backward(
     grad_out: torch.Tensor,
-    h0: torch.Tensor,
     w_hh: torch.Tensor,
-    out: torch.Tensor,
+    states: torch.Tensor,
     rz: torch.Tensor,
     n: torch.Tensor,
     hn: torch.Tensor,
@@ -131,28 +135,33 @@ def _backward(
 
     Each step's gate derivatives are computed inside the loop, while that step's gates are in cache:
     computing them for all steps at once before the loop made backward 3x slower on CPU (each op a
-    memory-bound pass over T x N x H temporaries).
+    memory-bound pass over T x N x H temporaries). gh_r and gh_z have the gradients of gi_r and gi_z, so
+    the matmuls read those from gi's gradient, and only gh_n's gets a buffer of its own.
     """
-    k, steps, rows, hidden = out.shape
-    d_gi = out.new_empty(k, steps, rows, 3 * hidden)
-    d_gh = torch.empty(d_gi.shape, dtype=mm_dtype, device=out.device)  # what the matmuls multiply
-    if steps == 0:
-        return d_gi, torch.zeros_like(h0), out.new_zeros(w_hh.shape), out.new_zeros(k, 3 * hidden)
-    w = w_hh.to(mm_dtype)
-    go, h_prev = grad_out.unbind(1), (h0, *out.unbind(1)[:-1])
+    k, steps_1, rows, hidden = states.shape
+    steps = steps_1 - 1
+    d_gi = states.new_empty(k, steps, rows, 3 * hidden)
+    d_gi_rz, d_gi_n = d_gi.split([2 * hidden, hidden], dim=-1)
+    d_gh_n = torch.empty_like(d_gi_n)
+    w_rz, w_n = w_hh.to(mm_dtype).split([2 * hidden, hidden], dim=1)
+    go, h_prev = grad_out.unbind(1), states.unbind(1)
     gates = list(zip(rz.unbind(0), n.unbind(0), hn.unbind(0)))
-    d_gi_t = list(zip(*(part.unbind(1) for part in d_gi.split([2 * hidden, hidden], dim=-1))))
-    d_gh_t = list(zip(*(part.unbind(1) for part in d_gh.split([2 * hidden, hidden], dim=-1))))
-    d_gh_steps = d_gh.unbind(1)
-    dh = go[-1]  # dL/dh_t: from above, and from step t+1 once t+1 is done
+    grads = list(zip(d_gi_rz.unbind(1), d_gi_n.unbind(1), d_gh_n.unbind(1)))
+    dh = go[-1] if steps else torch.zeros_like(h_prev[0])  # dL/dh_t: from above, and from step t+1
     for t in range(steps - 1, -1, -1):
-        z = _step_back(dh, h_prev[t], *gates[t], d_gi_t[t], d_gh_t[t])
+        z = _step_back(dh, h_prev[t], *gates[t], *grads[t])
         carried = torch.addcmul(go[t - 1], dh, z) if t else dh * z
-        dh = _acc_bmm(carried, d_gh_steps[t], w)
-    h_prev = torch.cat([h0.unsqueeze(1), out[:, :-1]], dim=1).reshape(k, steps * rows, hidden)
-    d_w = torch.bmm(d_gh.view(k, steps * rows, 3 * hidden).transpose(1, 2), h_prev.to(mm_dtype))
-    d_b = d_gh.sum(dim=(1, 2), dtype=out.dtype)
+        dh = _acc_bmm(_acc_bmm(carried, grads[t][0].to(mm_dtype), w_rz), grads[t][2].to(mm_dtype), w_n)
+    h_before = states[:, :-1].reshape(k, steps * rows, hidden)
+    d_w = torch.cat([_weight_grad(d_gi_rz, h_before), _weight_grad(d_gh_n, h_before)], dim=1)
+    d_b = torch.cat([d_gi_rz.sum(dim=(1, 2)), d_gh_n.sum(dim=(1, 2))], dim=-1)
     return d_gi, dh, d_w, d_b
+
+
+def _weight_grad(d_gate: torch.Tensor, h_before: torch.Tensor) -> torch.Tensor:
+    """sum over steps and rows of d_gate^T h: one batched matmul over all steps, [K, G, H]."""
+    k, steps, rows, width = d_gate.shape
+    return torch.bmm(d_gate.reshape(k, steps * rows, width).transpose(1, 2), h_before)
 
 
 def _step_back(
@@ -161,11 +170,12 @@ def _step_back(
     rz: torch.Tensor,
     n: torch.Tensor,
     hn: torch.Tensor,
-    d_gi: tuple[torch.Tensor, torch.Tensor],
-    d_gh: tuple[torch.Tensor, torch.Tensor],
+    d_gi_rz: torch.Tensor,
+    d_gi_n: torch.Tensor,
+    d_gh_n: torch.Tensor,
 ) -> torch.Tensor:
-    """One step's gradients wrt its gate pre-activations, written into d_gi and d_gh (each an (r|z, n) pair
-    of [K, N, 2H] and [K, N, H] views); returns z.
+    """One step's gradients wrt its gate pre-activations, written into d_gi_rz [K, N, 2H], d_gi_n and d_gh_n
+    [K, N, H] (gh_rz's equal gi_rz's); returns z.
 
     h' = (1 - z) n + z h, n = tanh(gi_n + r hn), (r, z) = sigmoid(gi_rz + gh_rz): gi_n's gradient is
     dh (1 - z)(1 - n^2) =: a, gh_n's is a r; r's is a hn and z's dh (h - n), each times s (1 - s).
@@ -173,10 +183,10 @@ def _step_back(
     hidden = n.shape[-1]
     r, z = rz[..., :hidden], rz[..., hidden:]
     dn = torch.addcmul(dh, dh, z, value=-1)
-    a = torch.addcmul(dn, dn * n, n, value=-1, out=d_gi[1])
-    torch.mul(a, r, out=d_gh[1])
+    a = torch.addcmul(dn, dn * n, n, value=-1, out=d_gi_n)
+    torch.mul(a, r, out=d_gh_n)
     d_rz = torch.empty_like(rz)
     torch.mul(a, hn, out=d_rz[..., :hidden])
     torch.mul(dh, h_prev - n, out=d_rz[..., hidden:])
-    d_gh[0].copy_(torch.mul(d_rz, torch.addcmul(rz, rz, rz, value=-1), out=d_gi[0]))
+    torch.mul(d_rz, torch.addcmul(rz, rz, rz, value=-1), out=d_gi_rz)
     return z
