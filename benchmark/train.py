@@ -15,7 +15,7 @@ import torch
 
 from benchmark import checkpoint
 from benchmark.config import RunConfig, load_yaml_config
-from benchmark.device import configure_threads, resolve_device
+from benchmark.device import configure_threads, keep_freed_memory, resolve_device
 from benchmark.envs.groups import TestEnvs, make_group_env
 from benchmark.errors import UserError
 from benchmark.eval_records import retire_evaluations
@@ -77,6 +77,7 @@ class GroupTrainer:
         _check_group(self.cfgs)
         self.device = resolve_device(cfg.train.device)
         configure_threads(cfg.train.threads)
+        keep_freed_memory()
         seeds = self.seeds = [run_seeds(c.train.seed) for c in self.cfgs]
         live = Live()
         self.env = make_group_env(cfg, [s["env"] for s in seeds], cfg.env.batch_envs, self.device)
