@@ -257,11 +257,11 @@ def cell_done(cell: Cell) -> bool:
 
 
 # -- run groups -------------------------------------------------------------------------------------------
-# Most runs trained together per process when --group-size is not given. On CPU the learner's batched
-# matmuls are compute-bound at pymarl2's batch of 128 episodes, so a group gains mostly on acting: per CPU
-# second, 3 runs of 3m gave 1.1-1.5x one run's env steps and 9 runs no more (README, "Benchmarks"), while
-# memory grows with every run's replay buffer. A GPU, idle at one small run, takes many more.
-MAX_AUTO_GROUP = {"cpu": 3, "cuda": 64}
+# Most runs trained together per process when --group-size is not given. On CPU none: the learner's
+# batched matmuls are compute-bound at pymarl2's batch of 128 episodes, so a group gains only on acting,
+# and on this project's 2-core machine a group of 3 or 9 was 0.6-1.1x the same runs in separate processes
+# (bench/bench_group.py, README "Benchmarks"). A GPU, idle at one small run, takes many.
+MAX_AUTO_GROUP = {"cpu": 1, "cuda": 64}
 
 
 def auto_group_size(cells: list[Cell], workers: int) -> int:
