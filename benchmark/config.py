@@ -228,7 +228,8 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _require(self.steps >= 0, f"train.steps must be >= 0, got {self.steps}")
-        # Derived streams add offsets of a few million to the seed, and torch seeds must stay below 2^64.
+        # A run's streams are derived from its seed by numpy's SeedSequence (benchmark/streams.py); seeds are
+        # kept below 2^63 so that they fit every integer column they are written to.
         _require(0 <= self.seed < MAX_SEED, f"train.seed must be in [0, 2^63), got {self.seed}")
         _require(
             0 <= self.threads <= MAX_THREADS,

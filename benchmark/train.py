@@ -78,7 +78,7 @@ class GroupTrainer:
         self.device = resolve_device(cfg.train.device)
         configure_threads(cfg.train.threads)
         keep_freed_memory()
-        seeds = self.seeds = [run_seeds(c.train.seed) for c in self.cfgs]
+        seeds = [run_seeds(c.train.seed) for c in self.cfgs]
         live = Live()
         self.env = make_group_env(cfg, [s["env"] for s in seeds], cfg.env.batch_envs, self.device)
         self.test_envs = TestEnvs(cfg, [s["test_env"] for s in seeds], self.device)
