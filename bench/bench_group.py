@@ -1,14 +1,15 @@
 """Run groups against separate processes: aggregate training env-steps/s at pymarl2's settings.
 
     .venv/bin/python -m bench.bench_group [--maps 3m,2s3z] [--methods vanilla,adv_train] [--sizes 1,3,9]
-                                          [--seconds 20] [--device cpu]
+                                          [--seconds 20] [--device cpu] [--cpu-time --group-threads 1]
 
 For each map, method and K it measures (1) one process training a group of K runs (K seeds), with torch's
 default thread count (every core), and (2) K separate single-run processes of one thread each started
 together, sharing the machine's cores as a sweep's workers would.
 Both fill every replay buffer to one batch first (untimed), then count env steps of all K runs over the
 same wall-clock window. Robust methods are timed at their full train eps (0.1, the ramp already done).
-The last line is the headline figure: `group speedup (K=9, vanilla, 3m): X.XXx`.
+The last line is the headline figure: `group speedup (K=9, vanilla, 3m): X.XXx`. `--cpu-time` instead
+counts each group's env steps per CPU-second of its process (steadier on a shared machine; groups only).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import tempfile
+import time
 from pathlib import Path
 
 from rich.console import Console
@@ -36,7 +38,7 @@ def configs(map_name: str, method: str, runs: int, device: str, threads: int = 1
     return [base.with_overrides({"train.seed": seed}) for seed in range(runs)]
 
 
-def measure_group(cfgs: list[RunConfig], seconds: float, start=None) -> int:
+def measure_group(cfgs: list[RunConfig], seconds: float, start=None, clock=time.perf_counter) -> int:
     """Env steps a group of these runs takes in `seconds` (after an untimed warm-up); `start`: a barrier to
     wait at before timing, so that separate processes measure the same window."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -46,7 +48,7 @@ def measure_group(cfgs: list[RunConfig], seconds: float, start=None) -> int:
         fill_buffer(trainer)
         if start is not None:
             start.wait()
-        steps, elapsed = time_for(trainer, seconds)
+        steps, elapsed = time_for(trainer, seconds, clock)
     return round(steps * seconds / elapsed)
 
 
@@ -76,9 +78,12 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--group-threads", type=int, default=0, help="torch threads of the group process (0: every core)")
     parser.add_argument("--no-separate", action="store_true", help="time the groups only (e.g. K=39 on one GPU)")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="groups only, env steps per CPU-second of the process (use with --group-threads 1)")
     args = parser.parse_args()
     sizes = [int(k) for k in args.sizes.split(",")]
-    table = Table("map", "method", "K", "group env-steps/s", "separate env-steps/s", "speedup", title="run groups")
+    unit = "env-steps per CPU-s" if args.cpu_time else "env-steps/s"
+    table = Table("map", "method", "K", f"group {unit}", f"separate {unit}", "speedup", title="run groups")
     speedups, rates = {}, {}
     for map_name in args.maps.split(","):
         for method in args.methods.split(","):
@@ -86,9 +91,10 @@ def main() -> None:
                 # The group owns the machine (torch's default threads: every core); the separate processes
                 # take one thread each, as a sweep's workers do.
                 cfgs = configs(map_name, method, k, args.device, threads=args.group_threads)
-                group = measure_group(cfgs, args.seconds) / args.seconds
+                clock = time.process_time if args.cpu_time else time.perf_counter
+                group = measure_group(cfgs, args.seconds, clock=clock) / args.seconds
                 rates[(k, method, map_name)] = group
-                if args.no_separate:
+                if args.no_separate or args.cpu_time:
                     table.add_row(map_name, method, str(k), f"{group:,.0f}", "-", "-")
                     continue
                 separate = measure_separate(configs(map_name, method, k, args.device), args.seconds) / args.seconds
@@ -97,7 +103,7 @@ def main() -> None:
     Console().print(table)
     key = (max(sizes), "vanilla", "3m")
     if key in rates:
-        print(f"aggregate (K={key[0]}, vanilla, 3m, {args.device}): {rates[key]:,.0f} env-steps/s")
+        print(f"aggregate (K={key[0]}, vanilla, 3m, {args.device}): {rates[key]:,.0f} {unit}")
     if key in speedups:
         print(f"group speedup (K={key[0]}, vanilla, 3m): {speedups[key]:.2f}x")
 
