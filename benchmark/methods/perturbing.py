@@ -15,14 +15,9 @@ from benchmark.methods.base import TrainingMethod
 from benchmark.methods.schedule import ramp_fraction
 from benchmark.qmix.buffer import EpisodeBatch
 from benchmark.qmix.learner import QLearner, previous_actions
+from benchmark.qmix.stacked import per_row
 from benchmark.runner import Perturb
 from benchmark.streams import Live
-
-
-def per_row(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """Per-run values [K] repeated over each run's rows of `like` [K*B, ...], broadcastable to it."""
-    rows = values.to(like.device, like.dtype).repeat_interleave(like.shape[0] // values.numel())
-    return rows.view(-1, *[1] * (like.dim() - 1))
 
 
 class PerturbingMethod(TrainingMethod):

@@ -14,6 +14,7 @@ from torch.nn import functional as F
 
 from benchmark.attacks.objectives import available_log_policy, available_policy, greedy_margin
 from benchmark.qmix.controller import greedy_actions
+from benchmark.qmix.stacked import per_row
 
 Regulariser = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, float, int], torch.Tensor]
 
@@ -31,8 +32,7 @@ def hinge(q_clean: torch.Tensor, q_adv: torch.Tensor, avail: torch.Tensor, margi
     gradient is SA-DQN's (raise Q(s', a*), lower the runner-up) divided by a constant.
     """
     greedy = greedy_actions(q_clean.detach(), avail)
-    unit = action_value_range(q_clean.detach(), avail, runs)
-    unit = unit.repeat_interleave(q_clean.shape[0] // runs).view(-1, *[1] * (q_clean.dim() - 2))
+    unit = per_row(action_value_range(q_clean.detach(), avail, runs), q_clean[..., 0])
     return F.relu(greedy_margin(q_adv, avail, greedy) / unit + margin)
 
 

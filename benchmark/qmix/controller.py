@@ -15,7 +15,7 @@ from torch.nn import functional as F
 from benchmark.config import QMixConfig
 from benchmark.envs.base import EnvInfo
 from benchmark.qmix.agent import RNNAgent
-from benchmark.qmix.stacked import load_run_state, run_state
+from benchmark.qmix.stacked import load_run_state, per_row, run_state
 from benchmark.streams import RunGenerators
 
 
@@ -53,8 +53,8 @@ class AgentController:
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """One decision step: obs [K*B, A, obs_dim] -> q [K*B, A, n_actions] and the next hidden state."""
         k = self.runs
-        x = self.inputs(obs, prev_actions).reshape(k, -1, obs.shape[-1] + self._extra())
-        q, hidden = self.agent.step(x, hidden)
+        x = self.inputs(obs, prev_actions)
+        q, hidden = self.agent.step(x.reshape(k, -1, x.shape[-1]), hidden)
         return q.view(*obs.shape[:-1], -1), hidden
 
     def sequence_q(self, obs: torch.Tensor, prev_actions: torch.Tensor, agent: RNNAgent | None = None) -> torch.Tensor:
@@ -66,9 +66,6 @@ class AgentController:
         with torch.autocast(obs.device.type, dtype=torch.bfloat16, enabled=self.sequence_bf16):
             q = agent.sequence(x.reshape(k, steps, -1, x.shape[-1])).float()
         return q.view(k, steps, total // k, n_agents, -1).transpose(1, 2).reshape(total, steps, n_agents, -1)
-
-    def _extra(self) -> int:
-        return self.info.n_actions * self.cfg.obs_last_action + self.info.n_agents * self.cfg.obs_agent_id
 
     def run_state(self, run: int) -> dict[str, torch.Tensor]:
         """Run `run`'s agent weights in model.pt's single-network layout."""
@@ -105,10 +102,9 @@ def epsilon_greedy(
     eps = torch.as_tensor(epsilon, dtype=torch.float32)
     if not bool((eps > 0).any()):
         return greedy
-    rows = eps.reshape(-1).repeat_interleave(greedy.shape[0] // eps.numel()).to(greedy.device).view(-1, 1)
     noise = generators.rand(avail.shape)
     random = noise.masked_fill(~avail, -1.0).argmax(dim=-1)
-    explore = generators.rand(greedy.shape) < rows
+    explore = generators.rand(greedy.shape) < per_row(eps.reshape(-1), noise[..., 0])
     return torch.where(explore, random, greedy)
 
 

@@ -36,6 +36,13 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.T
     return out.view(x.shape[0], *lead, weight.shape[1])
 
 
+def per_row(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Per-run values [K] repeated over each run's rows of `like` [K*B, ...] (runs one after another), shaped
+    to broadcast against it."""
+    rows = values.to(like.device, like.dtype).repeat_interleave(like.shape[0] // values.numel())
+    return rows.view(-1, *[1] * (like.dim() - 1))
+
+
 def initialise(module: nn.Module, seeds: Sequence[int], build: Callable[[], nn.Module]) -> None:
     """Give run k the initial weights `build()` draws under seed k (torch.nn's own initialisation), so a
     run's start does not depend on the group it trains in; the global random stream is left as it was."""
