@@ -44,7 +44,7 @@ def measure_group(cfgs: list[RunConfig], seconds: float, start=None, clock=time.
     with tempfile.TemporaryDirectory() as tmp:
         trainer = GroupTrainer(cfgs, [Path(tmp) / str(k) for k in range(len(cfgs))])
         for p in trainer.progress:
-            p.env_steps = p.episodes = int(cfgs[0].method.ramp_end * FULL_STRENGTH)
+            p.env_steps = p.episodes = int(getattr(cfgs[0].method, "ramp_end", 0.0) * FULL_STRENGTH)
         fill_buffer(trainer)
         if start is not None:
             start.wait()

@@ -27,7 +27,7 @@ from bench.trainer_timing import fill_buffer, time_iterations
 from benchmark.attacks import ATTACKS, AttackContext
 from benchmark.attacks.adversary import new_adversary
 from benchmark.attacks.adversary_training import AdversaryTrainer
-from benchmark.config import AttackConfig, RunConfig
+from benchmark.config import PGD_STEPS, AdversaryConfig, RunConfig
 from benchmark.device import configure_threads
 from benchmark.envs import make_env
 from benchmark.methods import METHODS
@@ -45,7 +45,7 @@ def time_method(map_name: str, method: str, eps: float, iterations: int, device:
     })  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(cfg, tmp)
-        trainer.run_progress.env_steps = int(cfg.method.ramp_end * FULL_STRENGTH)
+        trainer.run_progress.env_steps = int(getattr(cfg.method, "ramp_end", 0.0) * FULL_STRENGTH)  # vanilla has no ramp
         fill_buffer(trainer)
         for run in getattr(trainer.method, "adversaries", []):
             run.agent_iters_left = 0  # start the timed part with a full atla/paad cycle
@@ -83,13 +83,15 @@ def time_attacks(map_name: str, eps: float, envs: int, steps: int, device: str) 
     acting_seconds_per_step(mac, env, None, 10)  # warm-up, so that the first attack timed is not penalised
     out = {}
     for name in ATTACKS.names():
-        ctx = AttackContext(mac, eps, RunGenerators.single(0, dev), cfg, None, AttackConfig(adversary_steps=0))
-        out[name] = {"s_per_step": acting_seconds_per_step(mac, env, ATTACKS.get(name)(ctx), steps)}
+        attack = ATTACKS.get(name)
+        options = attack.config(**({"adversary_steps": 0} if hasattr(attack.config, "adversary_steps") else {}))
+        ctx = AttackContext(mac, eps, RunGenerators.single(0, dev), cfg, None, options)
+        out[name] = {"s_per_step": acting_seconds_per_step(mac, env, attack.make(ctx), steps)}
     for kind in ("atla", "paad"):  # one-off cost: PPO iterations against the victim
-        acfg = cfg.adversary
+        acfg = AdversaryConfig()
         trainer = AdversaryTrainer(
             new_adversary(kind, env.info, acfg, 0, dev), mac, make_env("sim", map_name, acfg.rollout_envs, 1, dev),
-            acfg, 0, False, AttackConfig().steps, 0,
+            acfg, 0, False, PGD_STEPS, 0,
         )  # fmt: skip
         start = time.perf_counter()
         for _ in range(5):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from benchmark.cli_params import nonempty_path
-from benchmark.config import MODEL_CHOICES, RunConfig, load_yaml_config, parse_override
+from benchmark.cli_params import attack_option_flags, nest, nonempty_path
+from benchmark.config import ConfigNote, RunConfig, load_yaml_config, parse_override
 from benchmark.errors import UserError
 from benchmark.stopping import EXIT_CODE, Terminated, stop_on_sigterm
 
@@ -84,7 +85,7 @@ def train(map_name, method, train_eps, seed, steps, backend, device, config_file
         bar.stop()
     last = trainer.run_rows[-1] if trainer.run_rows else None
     win = f", test win rate {last['test_win_rate']:.2f}" if last else ""
-    console.print(f"run {run_dir}: {trainer.run_progress.env_steps} env steps{win}", markup=False)
+    console.print(f"run {run_dir}: {trainer.run_progress.env_steps} env steps{win}", markup=False, soft_wrap=True)
 
 
 def _progress() -> Progress:
@@ -117,25 +118,19 @@ def _csv_list(kind: type):
 @click.option("--attacks", default="none", show_default=True, callback=_csv_list(str), help="Comma-separated attacks.")
 @click.option("--eps", "eps_values", default="0", show_default=True, callback=_csv_list(float), help="Comma-separated test eps.")
 @click.option("--device", help="Device [default: the run's].")
-@click.option("--victims", type=int, help="Attack this many random agents per episode [default: all].")
-@click.option("--clip/--no-clip", default=None, help="Clip perturbed features to [-1, 1] [default: no clip].")
-@click.option("--pgd-steps", type=int, help="PGD iterations, also PA-AD's actor [default: 10].")
-@click.option("--adversary-steps", type=int, help="Env steps to train a learned attack (atla, paad) [default: 100000].")
-@click.option(
-    "--model", type=click.Choice(MODEL_CHOICES),
-    help="The run's checkpoint: last (model.pt) or best (best.pt, best clean test round) [default: last].",
-)  # fmt: skip
-def evaluate(run_dir, episodes, attacks, eps_values, device, victims, clip, pgd_steps, adversary_steps, model) -> None:
+@attack_option_flags
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Set any attack setting, e.g. ppo.lr=1e-3 (see `robust-qmix attacks`).")
+def evaluate(run_dir, episodes, attacks, eps_values, device, overrides, **flags) -> None:
     """Evaluate a trained run; one eval.csv row per (attack, eps) cell not yet done.
 
     Learned attacks are trained against the run first and kept in RUN_DIR/adversaries for reuse; cells
-    with non-default attack options are recorded as e.g. pgd[victims=1], those of the best checkpoint as
-    e.g. pgd[model=best]."""
-    from benchmark.config import AttackConfig
+    with non-default attack settings are recorded as e.g. pgd[victims=1], those of the best checkpoint as
+    e.g. pgd[model=best]. Each setting applies to the attacks that have it."""
     from benchmark.evaluate import evaluate as run_evaluation
 
-    given = {"victims": victims, "clip": clip, "steps": pgd_steps, "adversary_steps": adversary_steps, "model": model}
-    options = AttackConfig(**{k: v for k, v in given.items() if v is not None})
+    options: dict[str, Any] = {}
+    for dotted, value in [*((k, v) for k, v in flags.items() if v is not None), *map(parse_override, overrides)]:
+        nest(options, dotted, value)
     rows = run_evaluation(run_dir, episodes, attacks, eps_values, device, options)
     table = Table("attack", "test eps", "episodes", "win rate", "mean return", title=escape(str(run_dir)))
     for row in rows:
@@ -327,6 +322,7 @@ _register_subcommands()
 
 def main() -> None:
     stop_on_sigterm()
+    warnings.showwarning = _show_warning
     try:
         cli.main(standalone_mode=False)
     except UserError as err:
@@ -345,6 +341,17 @@ def main() -> None:
     except Terminated:
         console.print("terminated; run the same command again to resume")
         sys.exit(EXIT_CODE)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A ConfigNote as one line (an old run directory loaded); any other warning as Python prints it."""
+    if issubclass(category, ConfigNote):
+        console.print(f"[yellow]note:[/] {escape(str(message))}", highlight=False, soft_wrap=True)
+    else:
+        _default_show_warning(message, category, filename, lineno, file, line)
+
+
+_default_show_warning = warnings.showwarning
 
 
 def fail(message: str) -> None:

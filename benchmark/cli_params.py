@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -17,3 +19,38 @@ def nonempty_path(ctx: click.Context, param: click.Parameter, value: str | None)
     if not value.strip():
         raise UserError(f"{param.opts[0]} must not be empty")
     return Path(value)
+
+
+def attack_option_flags(command):
+    """One `evaluate` option per attack setting (the fields of the attacks' settings dataclasses, whose
+    metadata gives each its flag and help), so that a new setting is an option by itself. Nested settings
+    (a learned attack's `ppo`) are reached with --set."""
+    from benchmark.attacks import ATTACKS
+
+    seen: dict[str, dataclasses.Field] = {}
+    for name in ATTACKS:
+        for f in dataclasses.fields(ATTACKS.get(name).config):
+            if f.metadata.get("help") and f.name not in seen:
+                seen[f.name] = f
+    for f in reversed(seen.values()):
+        command = _flag(f)(command)
+    return command
+
+
+def _flag(f: dataclasses.Field):
+    flag = "--" + (f.metadata.get("flag") or f.name.replace("_", "-"))
+    help = f"{f.metadata['help']} [default: {str(f.default).lower() if isinstance(f.default, bool) else f.default}]"
+    if isinstance(f.default, bool):
+        return click.option(f"{flag}/--no-{flag[2:]}", f.name, default=None, help=help)
+    kind = click.Choice(f.metadata["choices"]) if "choices" in f.metadata else type(f.default)
+    return click.option(flag, f.name, type=kind, help=help)
+
+
+def nest(options: dict[str, Any], dotted: str, value: Any) -> None:
+    """options["a"]["b"] = value for "a.b" (attack settings given on the command line)."""
+    *path, key = dotted.split(".")
+    for part in path:
+        options = options.setdefault(part, {})
+        if not isinstance(options, dict):
+            raise UserError(f"attack setting {dotted!r}: {part} is not a section")
+    options[key] = value

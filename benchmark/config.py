@@ -12,6 +12,7 @@ import math
 import re
 import types
 import typing
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ import yaml
 from benchmark.errors import UserError
 
 
-def _require(ok: bool, message: str) -> None:
+def require(ok: bool, message: str) -> None:
     if not ok:
         raise UserError(message)
 
@@ -36,7 +37,7 @@ class EnvConfig:
     continuing_episode: bool = False
 
     def __post_init__(self) -> None:
-        _require(self.batch_envs >= 1, f"env.batch_envs must be >= 1, got {self.batch_envs}")
+        require(self.batch_envs >= 1, f"env.batch_envs must be >= 1, got {self.batch_envs}")
 
 
 @dataclass(frozen=True)
@@ -62,64 +63,40 @@ class QMixConfig:
     buffer_dtype: str = "float16"
 
     def __post_init__(self) -> None:
-        _require(math.isfinite(self.lr) and self.lr >= 0, f"qmix.lr must be a finite number >= 0, got {self.lr}")
-        _require(
+        require(math.isfinite(self.lr) and self.lr >= 0, f"qmix.lr must be a finite number >= 0, got {self.lr}")
+        require(
             math.isfinite(self.grad_norm_clip) and self.grad_norm_clip > 0,
             f"qmix.grad_norm_clip must be a finite number > 0, got {self.grad_norm_clip}",
         )
         for name in ("rnn_hidden_dim", "mixing_embed_dim", "hypernet_embed", "target_update_interval"):
-            _require(getattr(self, name) >= 1, f"qmix.{name} must be >= 1, got {getattr(self, name)}")
-        _require(self.epsilon_anneal_time >= 0, f"qmix.epsilon_anneal_time must be >= 0, got {self.epsilon_anneal_time}")
-        _require(0 <= self.gamma <= 1, f"qmix.gamma must be in [0, 1], got {self.gamma}")
-        _require(0 <= self.td_lambda <= 1, f"qmix.td_lambda must be in [0, 1], got {self.td_lambda}")
-        _require(self.batch_size >= 1, f"qmix.batch_size must be >= 1, got {self.batch_size}")
-        _require(
+            require(getattr(self, name) >= 1, f"qmix.{name} must be >= 1, got {getattr(self, name)}")
+        require(self.epsilon_anneal_time >= 0, f"qmix.epsilon_anneal_time must be >= 0, got {self.epsilon_anneal_time}")
+        require(0 <= self.gamma <= 1, f"qmix.gamma must be in [0, 1], got {self.gamma}")
+        require(0 <= self.td_lambda <= 1, f"qmix.td_lambda must be in [0, 1], got {self.td_lambda}")
+        require(self.batch_size >= 1, f"qmix.batch_size must be >= 1, got {self.batch_size}")
+        require(
             self.buffer_size >= self.batch_size,
             f"qmix.buffer_size ({self.buffer_size}) must be >= qmix.batch_size ({self.batch_size})",
         )
-        _require(self.buffer_dtype in ("float16", "float32"), f"qmix.buffer_dtype must be float16 or float32, got {self.buffer_dtype!r}")
+        require(self.buffer_dtype in ("float16", "float32"), f"qmix.buffer_dtype must be float16 or float32, got {self.buffer_dtype!r}")
         for name in ("epsilon_start", "epsilon_finish"):
             value = getattr(self, name)
-            _require(0 <= value <= 1, f"qmix.{name} must be in [0, 1], got {value}")
+            require(0 <= value <= 1, f"qmix.{name} must be in [0, 1], got {value}")
 
 
-# Attack defaults shared by test-time attacks (AttackConfig) and training methods (MethodConfig).
+# Attack defaults shared by test-time attacks (attacks/settings.py) and training methods (methods/).
 PGD_STEPS = 10  # the issue's default; public SA-DQN/PA-AD code uses up to 30 iterations
 VICTIMS_ALL = 0  # `victims` value meaning "every agent" (the study's dense attack)
 MODEL_CHOICES = ("last", "best")  # the victim checkpoints an evaluation may load
 
 
 @dataclass(frozen=True)
-class AttackConfig:
-    """How a test-time attack perturbs: the options `robust-qmix evaluate` exposes as flags."""
-
-    steps: int = PGD_STEPS  # PGD iterations (FGSM is always one)
-    victims: int = VICTIMS_ALL  # agents attacked per episode, drawn at random; 0 = all
-    # Clip perturbed features to SMAC's normalised range [-1, 1]. Off by default: the study bounds only
-    # ||delta||_inf, as Huang et al. 2017 and SA-DQN do for their (unbounded-feature) inputs.
-    clip: bool = False
-    # Env steps a learned attack (atla, paad) trains against the victim before it is evaluated; it is kept
-    # in the victim's run directory and reused. 100k is the scale of the study's short runs, not a claim
-    # of convergence: an adversary trained longer is stronger.
-    adversary_steps: int = 100_000
-    # The victim's checkpoint: "last" (model.pt, the end of training) or "best" (best.pt, the test round
-    # with the best clean greedy win rate).
-    model: str = "last"
-
-    def __post_init__(self) -> None:
-        _require(self.model in MODEL_CHOICES, f"model must be {' or '.join(MODEL_CHOICES)}, got {self.model!r}")
-        _require(self.steps >= 1, f"attack steps must be >= 1, got {self.steps}")
-        _require(self.victims >= 0, f"victims must be >= 0 (0 = all agents), got {self.victims}")
-        _require(self.adversary_steps >= 0, f"adversary steps must be >= 0, got {self.adversary_steps}")
-
-
-@dataclass(frozen=True)
 class AdversaryConfig:
-    """PPO settings of the learned adversaries (ATLA, PA-AD): MAPPO-style, shared actor, state critic.
+    """PPO settings of a learned adversary (ATLA's, PA-AD's): MAPPO-style, shared actor, state critic.
 
     Hidden 64, gamma 0.98, GAE lambda 0.9, clip 0.2 and 10 epochs are the values of the study's co-authors'
     robust-MARL code. lr, value coefficient, grad clip and init std are MAPPO's SMAC defaults (Yu et al.
-    2022). The same settings serve the adversaries trained inside atla/paad and the test-time attacks.
+    2022). atla/paad runs record theirs under method.adversary, the learned test-time attacks under ppo.
     """
 
     hidden: int = 64
@@ -139,69 +116,29 @@ class AdversaryConfig:
     rollout_envs: int = 8  # episodes per PPO iteration
 
     def __post_init__(self) -> None:
-        _require(self.entropy_coef >= 0, f"adversary.entropy_coef must be >= 0, got {self.entropy_coef}")
-        _require(self.rollout_envs >= 1, f"adversary.rollout_envs must be >= 1, got {self.rollout_envs}")
-        _require(self.epochs >= 1, f"adversary.epochs must be >= 1, got {self.epochs}")
+        require(self.entropy_coef >= 0, f"adversary.entropy_coef must be >= 0, got {self.entropy_coef}")
+        require(self.rollout_envs >= 1, f"adversary.rollout_envs must be >= 1, got {self.rollout_envs}")
+        require(self.epochs >= 1, f"adversary.epochs must be >= 1, got {self.epochs}")
 
 
 @dataclass(frozen=True)
 class MethodConfig:
+    """What every training method is configured by, and all that vanilla QMIX is. Each other method owns a
+    subclass holding its own settings (next to its code in benchmark/methods/), so that a run's config.yaml
+    records exactly the settings of the method it trained with."""
+
     name: str = "vanilla"
     train_eps: float = 0.0  # L-inf radius of training-time perturbations (0 for vanilla)
-    # eps (and policy_reg's kappa) grow linearly from 0 to their full value between these fractions of
-    # train.steps, after a clean start, since perturbing a policy that knows nothing yet only slows
-    # learning. 25% -> 92% is SA-DQN's schedule (Zhang et al. NeurIPS 2020: from 1.5M to 5.5M of 6M
-    # frames) for both its adversarial-training baseline and its regulariser. ATLA ramps over its first 30%
-    # instead, but a QMIX agent is still mostly random there (epsilon anneals over 100k env steps), so one
-    # schedule for every method keeps them at the same eps at every step. Fractions rather than step
-    # counts, so a short run ramps as a long one does.
-    ramp_start: float = 0.25
-    ramp_end: float = 0.92
-    # adv_train and policy_reg: the inner maximiser, and its PGD iterations (FGSM is one step).
-    attack: str = "pgd"
-    attack_steps: int = PGD_STEPS
-    victims: int = VICTIMS_ALL  # agents perturbed per training episode; 0 = all
-    clip_obs: bool = False  # clip perturbed features to [-1, 1], as AttackConfig.clip
-    # adv_train: each environment step is attacked with this probability, for acting and for learning
-    # alike (SA-DQN's adv_ratio 0.5): half the data stays clean, so clean play is still learned.
-    attack_fraction: float = 0.5
-    # policy_reg: loss = TD + kappa * regulariser. "hinge" is SA-DQN's margin form, per (step, agent),
-    # with its margin in units of the batch's mean clean action-value range (regularisers.py says why);
-    # "kl"/"tv" compare softmax policies instead. Margin 0.05: below the lower quartile of a trained
-    # vanilla policy's own clean gaps in these units (bench/action_gaps.py at 250k env steps: 0.054 on
-    # 2m_vs_1z, 0.105 on 3m), so the hinge acts where an attack (nearly) flips a decision rather than reshaping clean
-    # preferences. kappa 0.1: about SA-DQN's weight of a sample's hinge gradient relative to its TD
-    # gradient (kappa 0.005 on a batch-of-32 sum against a Huber mean, about 0.16), given TD errors of
-    # ~0.5 and a unit of ~0.5-0.8 here. The README's method section has the measurements.
-    kappa: float = 0.1
-    regulariser: str = "hinge"
-    hinge_margin: float = 0.05
-    # atla/paad: alternate N adversary PPO iterations against frozen QMIX with M QMIX iterations under the
-    # adversary (Zhang et al. ICLR 2021 alternate the two learners; equal shares keep the adversary's extra
-    # env steps equal to QMIX's).
-    adversary_iters: int = 10
-    agent_iters: int = 10
 
     def __post_init__(self) -> None:
-        _require(0 <= self.train_eps <= 1, f"method.train_eps must be in [0, 1], got {self.train_eps}")
-        _require(
-            0 <= self.ramp_start <= self.ramp_end <= 1,
-            f"method ramp must satisfy 0 <= ramp_start <= ramp_end <= 1, got {self.ramp_start}, {self.ramp_end}",
-        )
-        _require(self.attack in ("fgsm", "pgd"), f"method.attack must be fgsm or pgd, got {self.attack!r}")
-        _require(self.attack_steps >= 1, f"method.attack_steps must be >= 1, got {self.attack_steps}")
-        _require(self.victims >= 0, f"method.victims must be >= 0 (0 = all agents), got {self.victims}")
-        _require(
-            0 <= self.attack_fraction <= 1, f"method.attack_fraction must be in [0, 1], got {self.attack_fraction}"
-        )
-        _require(self.kappa >= 0, f"method.kappa must be >= 0, got {self.kappa}")
-        _require(
-            self.regulariser in ("hinge", "kl", "tv"),
-            f"method.regulariser must be hinge, kl or tv, got {self.regulariser!r}",
-        )
-        _require(self.hinge_margin >= 0, f"method.hinge_margin must be >= 0, got {self.hinge_margin}")
-        for name in ("adversary_iters", "agent_iters"):
-            _require(getattr(self, name) >= 1, f"method.{name} must be >= 1, got {getattr(self, name)}")
+        require(0 <= self.train_eps <= 1, f"method.train_eps must be in [0, 1], got {self.train_eps}")
+
+
+def method_config_class(name: str) -> type[MethodConfig]:
+    """The config dataclass the method `name` registered (a UserError for an unknown method)."""
+    from benchmark.methods import METHODS  # the methods import this module: looked up at call time
+
+    return METHODS.get(name).config
 
 
 MAX_SEED = 2**63
@@ -227,18 +164,18 @@ class TrainConfig:
     precision: str = "fp32"
 
     def __post_init__(self) -> None:
-        _require(self.steps >= 0, f"train.steps must be >= 0, got {self.steps}")
+        require(self.steps >= 0, f"train.steps must be >= 0, got {self.steps}")
         # A run's streams are derived from its seed by numpy's SeedSequence (benchmark/streams.py); seeds are
         # kept below 2^63 so that they fit every integer column they are written to.
-        _require(0 <= self.seed < MAX_SEED, f"train.seed must be in [0, 2^63), got {self.seed}")
-        _require(
+        require(0 <= self.seed < MAX_SEED, f"train.seed must be in [0, 2^63), got {self.seed}")
+        require(
             0 <= self.threads <= MAX_THREADS,
             f"train.threads must be in [0, {MAX_THREADS}] (0 = torch's default), got {self.threads}",
         )
-        _require(self.test_interval >= 1, f"train.test_interval must be >= 1, got {self.test_interval}")
-        _require(self.test_episodes >= 1, f"train.test_episodes must be >= 1, got {self.test_episodes}")
-        _require(self.precision in ("fp32", "bf16"), f"train.precision must be fp32 or bf16, got {self.precision!r}")
-        _require(
+        require(self.test_interval >= 1, f"train.test_interval must be >= 1, got {self.test_interval}")
+        require(self.test_episodes >= 1, f"train.test_episodes must be >= 1, got {self.test_episodes}")
+        require(self.precision in ("fp32", "bf16"), f"train.precision must be fp32 or bf16, got {self.precision!r}")
+        require(
             self.checkpoint_interval >= 1,
             f"train.checkpoint_interval must be >= 1, got {self.checkpoint_interval}",
         )
@@ -248,8 +185,7 @@ class TrainConfig:
 class RunConfig:
     env: EnvConfig = field(default_factory=EnvConfig)
     qmix: QMixConfig = field(default_factory=QMixConfig)
-    method: MethodConfig = field(default_factory=MethodConfig)
-    adversary: AdversaryConfig = field(default_factory=AdversaryConfig)  # atla/paad's and the learned attacks'
+    method: MethodConfig = field(default_factory=MethodConfig)  # the subclass of the method named
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -257,33 +193,91 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, data: Any) -> RunConfig:
-        return _build(cls, data, "")
+        return build(cls, data)
+
+    @classmethod
+    def from_stored(cls, data: Any, where: str) -> RunConfig:
+        """A run's config as an older version of the suite recorded it (every method's settings under
+        `method`, the PPO settings in a top-level `adversary` section): the settings that do not apply to
+        the run's method are dropped, with a ConfigNote naming them. Keys no version knew are refused."""
+        data, dropped = _migrated(data)
+        if dropped:
+            warnings.warn(ConfigNote(f"{where}: dropped settings that no longer apply to its method: {', '.join(dropped)}"), stacklevel=2)
+        return build(cls, data)
 
     def with_overrides(self, overrides: dict[str, Any]) -> RunConfig:
-        """Apply dotted-key overrides such as {"qmix.lr": 5e-4}."""
+        """Apply dotted-key overrides such as {"qmix.lr": 5e-4} or {"method.adversary.lr": 1e-3}. A change
+        of method.name comes first and keeps only the method settings the new method has."""
         data = self.to_dict()
+        name = overrides.get("method.name", data["method"]["name"])
+        if name != data["method"]["name"]:
+            fresh = dataclasses.asdict(method_config_class(coerce(name, str, "method.name"))())
+            data["method"] = {**fresh, **{k: v for k, v in data["method"].items() if k in fresh and k != "name"}}
         for dotted, value in overrides.items():
-            section, _, key = dotted.partition(".")
-            _require(key in data.get(section, {}), f"unknown config key {dotted!r}")
-            data[section][key] = value
+            set_dotted(data, dotted, value, f" (method {data['method']['name']} has no such setting)" * dotted.startswith("method."))
         return RunConfig.from_dict(data)
 
 
-def _build(cls: type, data: Any, prefix: str) -> Any:
+class ConfigNote(UserWarning):
+    """A stored config that loaded with changes (see RunConfig.from_stored)."""
+
+
+def set_dotted(data: dict[str, Any], dotted: str, value: Any, hint: str = "") -> None:
+    """data["a"]["b"] = value for "a.b", refusing a key the mapping does not have."""
+    *path, key = dotted.split(".")
+    for part in path:
+        data = data.get(part) if isinstance(data, dict) else None
+    require(isinstance(data, dict) and key in data, f"unknown config key {dotted!r}{hint}")
+    data[key] = value
+
+
+def build(cls: type, data: Any, prefix: str = "") -> Any:
+    """The dataclass `cls` from a nested mapping, values coerced to the fields' types; a MethodConfig field
+    becomes the subclass of the method its `name` names."""
     where = prefix.rstrip(".") or "config"
-    _require(isinstance(data, dict), f"{where} must be a mapping, got {type(data).__name__}")
+    require(isinstance(data, dict), f"{where} must be a mapping, got {type(data).__name__}")
+    if cls is MethodConfig:
+        cls = method_config_class(coerce(data.get("name", MethodConfig.name), str, f"{prefix}name"))
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
-    _require(not unknown, f"unknown config key(s): {', '.join(prefix + k for k in unknown)}")
+    hint = f" (method {data.get('name', MethodConfig.name)} has no such setting)" if issubclass(cls, MethodConfig) else ""
+    require(not unknown, f"unknown config key(s): {', '.join(prefix + k for k in unknown)}{hint}")
     kwargs = {}
     for name in data:
         hint = hints[name]
         if dataclasses.is_dataclass(hint):
-            kwargs[name] = _build(hint, data[name], f"{prefix}{name}.")
+            kwargs[name] = build(hint, data[name], f"{prefix}{name}.")
         else:
             kwargs[name] = coerce(data[name], hint, prefix + name)
     return cls(**kwargs)
+
+
+# Every method's settings, as one MethodConfig held them before each method owned its own (2026-12-01).
+LEGACY_METHOD_KEYS = frozenset({
+    "ramp_start", "ramp_end", "attack", "attack_steps", "victims", "clip_obs", "attack_fraction", "kappa",
+    "regulariser", "hinge_margin", "adversary_iters", "agent_iters",
+})  # fmt: skip
+
+
+def _migrated(data: Any) -> tuple[Any, list[str]]:
+    """(data in today's shape, the dotted keys dropped to get there); anything else is left to `build`."""
+    if not isinstance(data, dict) or not isinstance(data.get("method", {}), dict):
+        return data, []
+    data = {**data, "method": dict(data.get("method", {}))}
+    method = data["method"]
+    fields = {f.name for f in dataclasses.fields(method_config_class(str(method.get("name", MethodConfig.name))))}
+    dropped = []
+    if "adversary" in data:
+        ppo = data.pop("adversary")
+        if "adversary" in fields and "adversary" not in method:
+            method["adversary"] = ppo
+        else:
+            dropped.append("adversary")
+    for key in sorted(set(method) & LEGACY_METHOD_KEYS - fields):
+        del method[key]
+        dropped.append(f"method.{key}")
+    return data, dropped
 
 
 def coerce(value: Any, hint: Any, key: str) -> Any:
@@ -291,27 +285,27 @@ def coerce(value: Any, hint: Any, key: str) -> Any:
     if isinstance(hint, types.UnionType):
         hint = next(h for h in typing.get_args(hint) if h is not type(None))
     if hint is bool:
-        _require(isinstance(value, bool), f"{key} must be true or false, got {value!r}")
+        require(isinstance(value, bool), f"{key} must be true or false, got {value!r}")
         return value
     if hint is int:
         ok = isinstance(value, int) and not isinstance(value, bool)
         if isinstance(value, float) and value.is_integer():
             value, ok = int(value), True
-        _require(ok, f"{key} must be an integer, got {value!r}")
+        require(ok, f"{key} must be an integer, got {value!r}")
         return value
     if hint is float:
-        _require(
+        require(
             isinstance(value, (int, float)) and not isinstance(value, bool), f"{key} must be a number, got {value!r}"
         )
         return float(value)
-    _require(isinstance(value, hint), f"{key} must be a {hint.__name__}, got {value!r}")
+    require(isinstance(value, hint), f"{key} must be a {hint.__name__}, got {value!r}")
     return value
 
 
 def parse_override(text: str) -> tuple[str, Any]:
     """`qmix.lr=5e-4` -> ("qmix.lr", 0.0005), values parsed as YAML scalars."""
     key, sep, raw = text.partition("=")
-    _require(bool(sep) and bool(key), f"override {text!r} must look like section.key=value")
+    require(bool(sep) and bool(key), f"override {text!r} must look like section.key=value")
     try:
         value = read_yaml(raw)
     except yaml.YAMLError:
@@ -336,8 +330,18 @@ def read_yaml(text: str) -> Any:
 
 
 def load_yaml_config(path: Path) -> RunConfig:
+    """A config file the user wrote (`--config`): every key must be one the run's method has."""
+    return RunConfig.from_dict(_read_config(path))
+
+
+def load_run_config(path: Path) -> RunConfig:
+    """A run directory's config.yaml, which an older version may have written (RunConfig.from_stored)."""
+    return RunConfig.from_stored(_read_config(path), str(path))
+
+
+def _read_config(path: Path) -> Any:
     try:
         data = read_yaml(Path(path).read_text())
     except (OSError, yaml.YAMLError, UnicodeDecodeError) as err:
         raise UserError(f"cannot read config {path}: {str(err).splitlines()[0]}") from None
-    return RunConfig.from_dict(data or {})
+    return data or {}

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
 from benchmark import checkpoint
-from benchmark.attacks import ATTACKS, AttackContext, attack_label
-from benchmark.config import AttackConfig, RunConfig, load_yaml_config
+from benchmark.attacks import ATTACKS, AttackContext, attack_label, attack_settings, check_options
+from benchmark.attacks.settings import AttackConfig
+from benchmark.config import RunConfig, load_run_config
 from benchmark.device import configure_threads, resolve_device
 from benchmark.envs import make_env
 from benchmark.envs.maps import MAPS
@@ -34,7 +36,7 @@ def evaluation_seed(seed: int) -> int:
 
 
 def load_policy(run_dir: Path, device: torch.device, which: str = "last") -> tuple[RunConfig, AgentController]:
-    cfg = load_yaml_config(Path(run_dir) / CONFIG_FILE)
+    cfg = load_run_config(Path(run_dir) / CONFIG_FILE)
     return cfg, _load_agents(cfg, run_dir, device, which)
 
 
@@ -59,21 +61,22 @@ def evaluate(
     attacks: Iterable[str] = ("none",),
     eps_values: Iterable[float] = (0.0,),
     device_name: str | None = None,
-    options: AttackConfig | None = None,
+    options: Mapping[str, Any] | None = None,
 ) -> list[dict]:
     """Run every (attack, eps) cell not yet in eval.csv and append its row; returns the new rows.
 
-    A cell run with non-default attack options is recorded under a label naming them (attack_label). The
-    run's lock is held throughout, so a second evaluation of the same run is refused rather than racing
-    this one for eval.csv and adversaries/."""
-    options = options or AttackConfig()
+    `options`: attack settings by field name (attacks/settings.py; nested for `ppo`), each applied to the
+    attacks that have it. A cell run with non-default settings is recorded under a label naming them
+    (attack_label). The run's lock is held throughout, so a second evaluation of the same run is refused
+    rather than racing this one for eval.csv and adversaries/."""
+    options = dict(options or {})
     if episodes < 1:
         raise UserError(f"--episodes must be >= 1, got {episodes}")
     attacks, eps_values = _unique(attacks), _unique(float(e) for e in eps_values)
     if not attacks or not eps_values:
         raise UserError("name at least one attack and one test eps")
-    for name in attacks:
-        ATTACKS.get(name)
+    check_options(options)
+    settings = {name: attack_settings(name, options) for name in attacks}
     bad = [e for e in eps_values if not 0 <= e <= 1]
     if bad:
         raise UserError(f"test eps must be in [0, 1], got {bad[0]}")
@@ -81,23 +84,25 @@ def evaluate(
     if not (run_dir / CONFIG_FILE).is_file():
         raise UserError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
     with run_lock(run_dir):
-        return _evaluate_locked(run_dir, episodes, attacks, eps_values, device_name, options)
+        return _evaluate_locked(run_dir, episodes, eps_values, device_name, settings)
 
 
 def _evaluate_locked(
-    run_dir: Path, episodes: int, attacks: list[str], eps_values: list[float], device_name: str | None, options: AttackConfig
+    run_dir: Path, episodes: int, eps_values: list[float], device_name: str | None, settings: dict[str, AttackConfig]
 ) -> list[dict]:
-    cfg = load_yaml_config(run_dir / CONFIG_FILE)
+    cfg = load_run_config(run_dir / CONFIG_FILE)
     device = resolve_device(device_name or cfg.train.device)
-    mac = _load_agents(cfg, run_dir, device, options.model)
+    models = {s.model for s in settings.values()}  # every attack has `model`, from the same options
+    mac = _load_agents(cfg, run_dir, device, models.pop())
     configure_threads(cfg.train.threads)
-    if options.victims > mac.info.n_agents:
-        raise UserError(f"--victims must be at most the map's {mac.info.n_agents} agents, got {options.victims}")
+    victims = max(getattr(s, "victims", 0) for s in settings.values())
+    if victims > mac.info.n_agents:
+        raise UserError(f"--victims must be at most the map's {mac.info.n_agents} agents, got {victims}")
     claim_for_model(run_dir, model_identity(run_dir))
     _drop_incomplete_rows(run_dir)
     done = done_cells(run_dir)
     new_rows = []
-    for name in attacks:
+    for name, options in settings.items():
         for eps in eps_values:
             if (attack_label(name, options), eps) in done:
                 continue
@@ -131,10 +136,11 @@ def evaluate_cell(
     run_dir: Path | None = None,
     options: AttackConfig | None = None,
 ) -> dict:
+    """One (attack, eps) cell's row; `options`: the attack's settings (its defaults if None)."""
     seed = evaluation_seed(cfg.train.seed)
-    options = options or AttackConfig()
+    options = options or ATTACKS.get(attack).config()
     generator = RunGenerators.single(seed, device)
-    perturb = ATTACKS.get(attack)(AttackContext(mac, eps, generator, cfg, run_dir, options))
+    perturb = ATTACKS.get(attack).make(AttackContext(mac, eps, generator, cfg, run_dir, options))
     outcomes = []
     for start in range(0, episodes, MAX_PARALLEL):
         size = min(MAX_PARALLEL, episodes - start)

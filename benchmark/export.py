@@ -54,7 +54,7 @@ def export_runs(sources: Sequence[Path], dest: Path, warn: Callable[[str], None]
         if reason:
             warn(f"left out {run}: {reason}")
             continue
-        target = Path(dest) / run_relpath(RunConfig.from_dict(record.config))
+        target = Path(dest) / run_relpath(RunConfig.from_stored(record.config, str(record.path)))
         if target.resolve() == run.resolve():
             raise UserError(f"{run}: export destination is the run itself")
         with run_lock(target):

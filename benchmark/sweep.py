@@ -4,11 +4,14 @@ run gets; `plan` turns it into cells, `run_cell` trains (resuming) and evaluates
 API (used by `robust-qmix sweep`, the launchers in benchmark/launchers/ and `regress`):
 
 - `Preset` (frozen): name, backend, maps, methods ((method, (train_eps, ...)), ...), seeds, steps,
-  settings ({"section.key": value} applied to every run, as `--set`), and the evaluation plan: attacks,
-  eps, episodes, adversary_steps, models (the checkpoints evaluated: last and/or best). `load_preset(name_or_path)` reads `benchmark/presets/NAME.yaml` or a
-  YAML file; `preset_names()` lists the shipped ones (in `PRESETS_DIR`).
+  settings ({"section.key": value} applied to every run, as `--set`; a `method.` key to the methods that
+  have that setting), and the evaluation plan: attacks, eps, episodes, options (attack settings by name,
+  e.g. {"adversary_steps": 100000}: an `eval` key of the preset for every field of an attack's settings
+  dataclass but `model`), models (the checkpoints evaluated: last and/or best). `load_preset(name_or_path)`
+  reads `benchmark/presets/NAME.yaml` or a YAML file; `preset_names()` lists the shipped ones (in
+  `PRESETS_DIR`).
 - `Cell` (frozen): run_dir (ROOT/backend/map/method/eps{E:g}/seed{S}), config (RunConfig), attacks, eps,
-  episodes, adversary_steps. `plan(preset, root, backend=None) -> list[Cell]`, in a fixed order.
+  episodes, options, models. `plan(preset, root, backend=None) -> list[Cell]`, in a fixed order.
 - `cell_done(cell)`: trained to its steps and every evaluation cell in eval.csv.
 - `run_cell(cell) -> CellResult`: picklable, safe in a fresh (spawned) process. It never raises for the
   cell's own failure: the result then carries `error` (one line), so one bad cell cannot stop a sweep.
@@ -26,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from benchmark.config import AttackConfig, RunConfig, coerce, load_yaml_config, read_yaml
+from benchmark.config import RunConfig, coerce, load_run_config, method_config_class, read_yaml
 from benchmark.errors import UserError
 from benchmark.records import CONFIG_FILE, EVAL_COLUMNS, EVAL_FILE, MANIFEST_FILE, read_csv_rows
 
@@ -34,7 +37,7 @@ PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 # Settings the grid itself decides; a preset's `settings` may not override them.
 GRID_KEYS = ("env.backend", "env.map", "method.name", "method.train_eps", "train.seed", "train.steps")
 PRESET_KEYS = ("backend", "maps", "methods", "seeds", "steps", "settings", "eval")
-EVAL_KEYS = ("attacks", "eps", "episodes", "adversary_steps", "models")
+EVAL_GRID_KEYS = ("attacks", "eps", "episodes", "models")
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,7 @@ class Preset:
     attacks: tuple[str, ...]
     eps: tuple[float, ...]
     episodes: int
-    adversary_steps: int
+    options: dict[str, Any] = field(hash=False)  # attack settings, as `robust-qmix evaluate`'s options
     models: tuple[str, ...] = ("last",)
 
     def __post_init__(self) -> None:
@@ -63,13 +66,13 @@ class Cell:
     attacks: tuple[str, ...]
     eps: tuple[float, ...]
     episodes: int
-    adversary_steps: int
+    options: dict[str, Any] = field(default_factory=dict, hash=False)
     models: tuple[str, ...] = ("last",)
 
     @property
-    def attack_options(self) -> tuple[AttackConfig, ...]:
-        """One set of options per checkpoint evaluated."""
-        return tuple(AttackConfig(adversary_steps=self.adversary_steps, model=m) for m in self.models)
+    def attack_options(self) -> tuple[dict[str, Any], ...]:
+        """One set of attack options per checkpoint evaluated."""
+        return tuple({**self.options, "model": m} for m in self.models)
 
 
 @dataclass(frozen=True)
@@ -110,10 +113,9 @@ def preset_from_dict(name: str, data: Any) -> Preset:
     and a value listed twice taken once (it would otherwise be two workers training one directory)."""
     _check_keys(data, PRESET_KEYS, f"preset {name}")
     evals = data.get("eval", {})
-    _check_keys(evals, EVAL_KEYS, f"preset {name}: eval")
+    _check_keys(evals, EVAL_GRID_KEYS + attack_option_names(), f"preset {name}: eval")
     methods = data.get("methods")
     _require(isinstance(methods, dict) and methods, f"preset {name}: methods must map method names to train eps lists")
-    defaults = AttackConfig()
 
     def each(value: Any, kind: type, key: str) -> tuple:
         return tuple(dict.fromkeys(coerce(v, kind, f"preset {name}: {key}") for v in _as_list(value, key)))
@@ -132,13 +134,13 @@ def preset_from_dict(name: str, data: Any) -> Preset:
         attacks=each(evals.get("attacks", ["none"]), str, "eval.attacks"),
         eps=each(evals.get("eps", [0.0]), float, "eval.eps"),
         episodes=one(evals.get("episodes", 32), int, "eval.episodes"),
-        adversary_steps=one(evals.get("adversary_steps", defaults.adversary_steps), int, "eval.adversary_steps"),
-        models=each(evals.get("models", [defaults.model]), str, "eval.models"),
+        options={k: v for k, v in evals.items() if k not in EVAL_GRID_KEYS},
+        models=each(evals.get("models", ["last"]), str, "eval.models"),
     )
 
 
 def _validate(p: Preset) -> None:
-    from benchmark.attacks import ATTACKS
+    from benchmark.attacks import ATTACKS, attack_settings
     from benchmark.envs.maps import MAPS
     from benchmark.methods import METHODS
 
@@ -161,10 +163,28 @@ def _validate(p: Preset) -> None:
     _require(min(p.seeds) >= 0, f"{where}: seeds must be >= 0")
     clash = sorted(set(p.settings) & set(GRID_KEYS))
     _require(not clash, f"{where}: settings may not set {', '.join(clash)} (the grid decides them)")
-    RunConfig().with_overrides(p.settings)  # unknown keys and bad values fail now, not mid-sweep
+    for method, _ in p.methods:  # unknown keys and bad values fail now, not mid-sweep
+        RunConfig().with_overrides({"method.name": method, **settings_for(p.settings, method)})
+    unused = [k for k in p.settings if all(k not in settings_for(p.settings, m) for m, _ in p.methods)]
+    _require(not unused, f"{where}: no method of the preset has the setting(s) {', '.join(unused)}")
     _require(bool(p.models), f"{where}: eval.models must not be empty")
     for model in p.models:
-        AttackConfig(adversary_steps=p.adversary_steps, model=model)
+        for attack in p.attacks:
+            attack_settings(attack, {**p.options, "model": model})
+
+
+def attack_option_names() -> tuple[str, ...]:
+    """The attack settings a preset's `eval` may set (`model` is its `models` list)."""
+    from benchmark.attacks import ATTACKS
+
+    names = dict.fromkeys(f.name for a in ATTACKS for f in dataclasses.fields(ATTACKS.get(a).config))
+    return tuple(n for n in names if n != "model")
+
+
+def settings_for(settings: dict[str, Any], method: str) -> dict[str, Any]:
+    """The preset settings that apply to `method`: every one outside `method.`, and those its config has."""
+    own = {f.name for f in dataclasses.fields(method_config_class(method))}
+    return {k: v for k, v in settings.items() if not k.startswith("method.") or k.split(".")[1] in own}
 
 
 def _check_backend(backend: str, where: str = "") -> None:
@@ -202,20 +222,20 @@ def plan(preset: Preset, root: Path, backend: str | None = None) -> list[Cell]:
     """Every cell of the grid, ordered map, method, train eps, seed (the order a one-worker sweep runs)."""
     backend = backend or preset.backend
     _check_backend(backend)
-    base = RunConfig().with_overrides(preset.settings)
     cells = []
     for map_name in preset.maps:
         for method, levels in preset.methods:
             for train_eps in levels:
                 for seed in preset.seeds:
-                    cfg = base.with_overrides({
+                    cfg = RunConfig().with_overrides({
                         "env.backend": backend, "env.map": map_name, "method.name": method,
                         "method.train_eps": train_eps, "train.seed": seed, "train.steps": preset.steps,
+                        **settings_for(preset.settings, method),
                     })  # fmt: skip
                     cells.append(
                         Cell(
                             Path(root) / run_relpath(cfg), cfg, preset.attacks, preset.eps, preset.episodes,
-                            preset.adversary_steps, preset.models,
+                            preset.options, preset.models,
                         )  # fmt: skip
                     )
     return cells
@@ -234,7 +254,7 @@ def same_run(cell: Cell) -> bool:
     """The run directory holds this cell's run, perhaps trained for a different number of steps."""
     path = cell.run_dir / CONFIG_FILE
     try:
-        return path.is_file() and load_yaml_config(path).with_overrides({"train.steps": cell.config.train.steps}) == cell.config
+        return path.is_file() and load_run_config(path).with_overrides({"train.steps": cell.config.train.steps}) == cell.config
     except UserError:
         return False
 
@@ -244,11 +264,11 @@ def cell_trained(cell: Cell) -> bool:
 
 
 def missing_evaluations(cell: Cell) -> list[tuple[str, float]]:
-    from benchmark.attacks import attack_label
+    from benchmark.attacks import attack_label, attack_settings
     from benchmark.eval_records import done_cells
 
     done = done_cells(cell.run_dir)
-    labels = [attack_label(a, options) for options in cell.attack_options for a in cell.attacks]
+    labels = [attack_label(a, attack_settings(a, options)) for options in cell.attack_options for a in cell.attacks]
     return [(label, e) for label in labels for e in cell.eps if (label, e) not in done]
 
 
@@ -286,7 +306,7 @@ def form_groups(cells: list[Cell], size: int) -> list[list[Cell]]:
 def _group_of(cell: Cell) -> tuple:
     from benchmark.train import group_key
 
-    return (group_key(cell.config), cell.attacks, cell.eps, cell.episodes, cell.adversary_steps, cell.models)
+    return (group_key(cell.config), cell.attacks, cell.eps, cell.episodes, json.dumps(cell.options, sort_keys=True), cell.models)
 
 
 def run_group(cells: list[Cell]) -> list[CellResult]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
@@ -14,7 +15,7 @@ from pathlib import Path
 import torch
 
 from benchmark import checkpoint
-from benchmark.config import RunConfig, load_yaml_config
+from benchmark.config import ConfigNote, RunConfig, load_run_config
 from benchmark.device import configure_threads, keep_freed_memory, resolve_device
 from benchmark.envs.groups import TestEnvs, make_group_env
 from benchmark.errors import UserError
@@ -286,7 +287,10 @@ class GroupTrainer:
         """The checkpoint was written by this run (any number of steps): a last.pt copied from another
         run would otherwise resume silently and stitch two runs' train.csv together."""
         try:
-            return RunConfig.from_dict(stored).with_overrides({"train.steps": self.cfgs[k].train.steps}) == self.cfgs[k]
+            with warnings.catch_warnings():  # config.yaml's note has said what an old checkpoint's config drops
+                warnings.simplefilter("ignore", ConfigNote)
+                stored = RunConfig.from_stored(stored, "checkpoint")
+            return stored.with_overrides({"train.steps": self.cfgs[k].train.steps}) == self.cfgs[k]
         except UserError:
             return False
 
@@ -374,7 +378,7 @@ def prepare_run_dir(cfg: RunConfig, run_dir: Path) -> RunConfig | None:
         if run_dir.exists() and any(p.name != LOCK_FILE for p in run_dir.iterdir()):
             raise UserError(f"{run_dir} exists and is not a run directory; choose another --out")
         return None
-    stored = load_yaml_config(config_path)
+    stored = load_run_config(config_path)
     old, new = stored.to_dict(), cfg.to_dict()
     old["train"]["steps"] = new["train"]["steps"]
     differ = [f"{s}.{k}" for s in new for k in new[s] if old.get(s, {}).get(k) != new[s][k]]

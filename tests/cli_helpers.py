@@ -43,10 +43,21 @@ def run_cli(*args: str, timeout: float = 600, env: dict[str, str] | None = None)
 
 
 def preset_file(folder: Path, preset: dict[str, Any] = TINY, name: str = "tiny.yaml", **changes: Any) -> Path:
-    """`preset`, with top-level keys replaced by `changes`, as a YAML file for `--preset`."""
+    """`preset`, with top-level keys replaced by `changes` (tiny_preset), as a YAML file for `--preset`."""
     path = Path(folder) / name
-    path.write_text(yaml.safe_dump({**preset, **changes}))
+    path.write_text(yaml.safe_dump(tiny_preset(preset, **changes)))
     return path
+
+
+def tiny_preset(preset: dict[str, Any] = TINY, **changes: Any) -> dict[str, Any]:
+    """`preset` with top-level keys replaced by `changes`, keeping of its settings only those one of its
+    methods has (a preset may not set what none of its methods has)."""
+    from benchmark.sweep import settings_for
+
+    data = {**preset, **changes}
+    settings = data.get("settings", {})
+    data["settings"] = {k: v for k, v in settings.items() if any(k in settings_for(settings, m) for m in data["methods"])}
+    return data
 
 
 def csv_records(root: Path) -> dict[str, pd.DataFrame]:

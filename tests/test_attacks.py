@@ -5,12 +5,12 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benchmark.attacks import ATTACKS, AttackContext, attack_label
+from benchmark.attacks import ATTACKS, AttackContext, attack_label, attack_settings
 from benchmark.attacks.ball import Ball, VictimSelector
 from benchmark.attacks.gradient import GradientAttack, step_objective
 from benchmark.attacks.objectives import available_policy, greedy_preference_loss
 from benchmark.streams import RunGenerators
-from benchmark.config import AttackConfig, QMixConfig, RunConfig
+from benchmark.config import QMixConfig, RunConfig
 from benchmark.envs.maps import env_info
 from benchmark.errors import UserError
 from benchmark.qmix.controller import AgentController, greedy_actions
@@ -54,9 +54,9 @@ def trained_mac() -> AgentController:
     return mac
 
 
-def perturb_with(name: str, mac: AgentController, eps: float, options: AttackConfig = AttackConfig(), seed: int = 0):
-    ctx = AttackContext(mac, eps, RunGenerators.single(seed, "cpu"), RunConfig(), None, options)
-    return ATTACKS.get(name)(ctx)
+def perturb_with(name: str, mac: AgentController, eps: float, options: dict | None = None, seed: int = 0):
+    ctx = AttackContext(mac, eps, RunGenerators.single(seed, "cpu"), RunConfig(), None, attack_settings(name, options or {}))
+    return ATTACKS.get(name).make(ctx)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -69,7 +69,7 @@ def perturb_with(name: str, mac: AgentController, eps: float, options: AttackCon
 )
 def test_every_attack_stays_inside_the_ball(name, eps, victims, clip, seed):
     # adversary_steps=0: learned attacks act with their untrained networks, which must obey the ball too.
-    options = AttackConfig(steps=3, victims=victims, clip=clip, adversary_steps=0)
+    options = {"steps": 3, "victims": victims, "clip": clip, "adversary_steps": 0}
     obs, prev, hidden, avail = step_inputs(seed, rows=8, scale=1.3)  # some features out of [-1, 1]
     perturb = perturb_with(name, random_mac(), eps, options, seed)
     if perturb is None:
@@ -87,7 +87,7 @@ def test_every_attack_stays_inside_the_ball(name, eps, victims, clip, seed):
 
 @pytest.mark.parametrize("name", ATTACKS.names())
 def test_eps_zero_changes_nothing(name):
-    assert perturb_with(name, random_mac(), 0.0, AttackConfig(adversary_steps=0)) is None  # the runner sees clean obs
+    assert perturb_with(name, random_mac(), 0.0, {"adversary_steps": 0}) is None  # the runner sees clean obs
     obs, prev, hidden, avail = step_inputs(0)
     ball = Ball(obs, 0.0, clip=True)
     assert torch.equal(ball.project(obs + 1.0), obs) and torch.equal(ball.sample(RunGenerators.single(0, "cpu")), obs)
@@ -165,9 +165,18 @@ def test_victims_are_k_random_agents_drawn_at_each_episode_start():
         VictimSelector(4, 3, RunGenerators.single(0, "cpu"))
 
 
+def label(name: str, **options) -> str:
+    return attack_label(name, attack_settings(name, options))
+
+
 def test_eval_labels_name_only_options_that_matter():
-    assert attack_label("pgd", AttackConfig()) == "pgd"
-    assert attack_label("fgsm", AttackConfig(steps=30)) == "fgsm"
-    assert attack_label("pgd", AttackConfig(steps=30, victims=1, clip=True)) == "pgd[steps=30,victims=1,clip=true]"
-    assert attack_label("atla", AttackConfig(adversary_steps=5)) == "atla[adversary_steps=5]"
-    assert attack_label("none", AttackConfig(victims=1)) == "none"
+    assert label("pgd") == "pgd"
+    assert label("fgsm", steps=30) == "fgsm"
+    assert label("pgd", steps=30, victims=1, clip=True) == "pgd[steps=30,victims=1,clip=true]"
+    assert label("atla", adversary_steps=5) == "atla[adversary_steps=5]"
+    assert label("none", victims=1) == "none"
+    # the order labels had when one table listed each attack's options, so old eval.csv cells still match
+    assert label("paad", model="best", clip=True, victims=2, adversary_steps=7, steps=3) == (
+        "paad[steps=3,adversary_steps=7,victims=2,clip=true,model=best]"
+    )
+    assert label("atla", ppo={"lr": 0.001}) == "atla[ppo.lr=0.001]"

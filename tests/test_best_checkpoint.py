@@ -11,12 +11,12 @@ import pytest
 import torch
 import yaml
 
-from benchmark.config import AttackConfig, RunConfig
+from benchmark.config import RunConfig
 from benchmark.evaluate import evaluate
 from benchmark.sweep import plan, preset_from_dict, run_cell
 from benchmark.train import train
 from cli_helpers import TINY as TINY_PRESET
-from cli_helpers import run_cli
+from cli_helpers import run_cli, tiny_preset
 
 SETTINGS = {
     "env.map": "3m", "env.batch_envs": 4, "qmix.batch_size": 8, "qmix.buffer_size": 64, "train.steps": 3000,
@@ -46,7 +46,7 @@ def test_evaluate_chooses_the_checkpoint_and_labels_the_best_ones_cells(run, tmp
     copy = tmp_path / "copy"
     shutil.copytree(run, copy)
     evaluate(copy, 8, ["none"], [0.0])
-    evaluate(copy, 8, ["none"], [0.0], options=AttackConfig(model="best"))
+    evaluate(copy, 8, ["none"], [0.0], options={"model": "best"})
     rows = pd.read_csv(copy / "eval.csv").set_index("attack")
     assert list(rows.index) == ["none", "none[model=best]"]
     # The best cell is what the last-model evaluation gives once best.pt stands in for model.pt.
@@ -66,8 +66,7 @@ def test_the_cli_takes_model_and_refuses_a_run_without_best_pt(run, tmp_path):
 
 
 def test_a_sweep_evaluates_every_model_it_names(tmp_path):
-    data = yaml.safe_load(yaml.safe_dump(TINY_PRESET))
-    data["methods"] = {"vanilla": [0]}
+    data = tiny_preset(yaml.safe_load(yaml.safe_dump(TINY_PRESET)), methods={"vanilla": [0]})
     data["eval"] = {**data["eval"], "attacks": ["none"], "eps": [0], "models": ["last", "best"]}
     (cell,) = plan(preset_from_dict("tiny", data), tmp_path)
     assert run_cell(cell).ok

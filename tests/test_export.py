@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from benchmark.config import AttackConfig, RunConfig
+from benchmark.config import RunConfig
 from benchmark.evaluate import evaluate
 from benchmark.records import MANIFEST_FILE
 from benchmark.report.runs import collect_runs
@@ -29,7 +29,7 @@ def runs(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("runs")
     train(RunConfig().with_overrides(SMALL), root / RUN)
     # atla trains an adversary (briefly here) and keeps it in the run directory
-    evaluate(root / RUN, 4, ["none", "atla"], [0.0, 0.1], options=AttackConfig(adversary_steps=200))
+    evaluate(root / RUN, 4, ["none", "atla"], [0.0, 0.1], options={"adversary_steps": 200})
     unfinished = root / "sim/3m/vanilla/eps0/seed1"
     train(RunConfig().with_overrides({**SMALL, "train.seed": 1}), unfinished)
     return root

@@ -15,6 +15,7 @@ from benchmark.envs.sim import SimEnv
 from benchmark.errors import UserError
 from benchmark.records import TRAIN_COLUMNS, TRAIN_FILE, read_csv_rows
 from benchmark.streams import RunGenerators, run_seeds
+from benchmark.sweep import settings_for
 from benchmark.train import GroupTrainer, group_key, train, train_group
 
 COMPARED = [c for c in TRAIN_COLUMNS if c != "wall_seconds"]
@@ -22,13 +23,14 @@ REFERENCE_3M = Path(__file__).resolve().parents[1] / "checkpoints/sim/3m/vanilla
 
 
 def tiny(method: str, seed: int, train_eps: float, steps: int = 1500) -> RunConfig:
-    return RunConfig().with_overrides({
-        "env.map": "3m", "env.batch_envs": 4, "method.name": method, "method.train_eps": train_eps,
+    settings = settings_for({
+        "env.map": "3m", "env.batch_envs": 4,
         "method.ramp_start": 0.0, "method.ramp_end": 0.3, "method.attack_steps": 2,
-        "method.adversary_iters": 1, "method.agent_iters": 2, "adversary.rollout_envs": 2,
+        "method.adversary_iters": 1, "method.agent_iters": 2, "method.adversary.rollout_envs": 2,
         "qmix.batch_size": 8, "qmix.buffer_size": 32, "qmix.target_update_interval": 8,
         "train.seed": seed, "train.steps": steps, "train.test_interval": 500, "train.test_episodes": 4,
-    })  # fmt: skip
+    }, method)  # fmt: skip
+    return RunConfig().with_overrides({"method.name": method, "method.train_eps": train_eps, **settings})
 
 
 def rows(run_dir) -> list[dict]:

@@ -18,6 +18,7 @@ from benchmark.methods import METHODS
 from benchmark.methods.regularisers import REGULARISERS
 from benchmark.qmix.controller import greedy_actions
 from benchmark.streams import RunGenerators
+from benchmark.sweep import settings_for
 from benchmark.train import Trainer
 
 STEPS = 10_000  # train.steps: only sets where the eps ramp lies (ramp_start 0.1 -> step 1000, ramp_end 0.5 -> 5000)
@@ -29,7 +30,8 @@ TINY = {
 
 
 def make_trainer(tmp_path, method: str, train_eps: float = 0.1, **extra) -> Trainer:
-    cfg = RunConfig().with_overrides({**TINY, "method.name": method, "method.train_eps": train_eps, **extra})
+    # TINY's method settings apply where the method has them, as a preset's settings do
+    cfg = RunConfig().with_overrides({"method.name": method, "method.train_eps": train_eps, **settings_for({**TINY, **extra}, method)})
     return Trainer(cfg, tmp_path)  # writes nothing until a test round or a checkpoint
 
 
@@ -310,7 +312,7 @@ def test_adv_train_attacks_a_random_fraction_of_the_steps_in_acting_and_learning
 
 def test_adv_train_follows_sadqns_schedule_by_default():
     # SA-DQN: half of the steps attacked; eps from 0 at 25% of training to full at ~92% (1.5M-5.5M of 6M).
-    m = RunConfig().method
+    m = RunConfig().with_overrides({"method.name": "adv_train"}).method
     assert (m.attack_fraction, m.ramp_start, m.ramp_end) == (0.5, 0.25, 0.92)
 
 
@@ -356,8 +358,8 @@ def test_policy_regs_inner_attack_maximises_the_hinges_margin(tmp_path, monkeypa
 
 
 def test_adversary_settings_are_part_of_the_run_config_without_an_entropy_bonus(tmp_path):
-    assert RunConfig().to_dict()["adversary"]["entropy_coef"] == 0.0  # as ATLA's adversary
-    trainer = make_trainer(tmp_path, "atla", 0.1, **{"adversary.entropy_coef": 0.02, "adversary.rollout_envs": 2})
-    assert trainer.method.adversary_cfg.entropy_coef == 0.02
+    atla = RunConfig().with_overrides({"method.name": "atla"})
+    assert atla.to_dict()["method"]["adversary"]["entropy_coef"] == 0.0  # as ATLA's adversary
+    trainer = make_trainer(tmp_path, "atla", 0.1, **{"method.adversary.entropy_coef": 0.02, "method.adversary.rollout_envs": 2})
     (run,) = trainer.method.adversaries
     assert run.trainer.cfg.entropy_coef == 0.02 and run.trainer.env.batch_size == 2

@@ -16,13 +16,12 @@ import pytest
 import torch
 
 from benchmark import checkpoint
-from benchmark.config import AttackConfig
 from benchmark.errors import UserError
 from benchmark.evaluate import evaluate
 from benchmark.export import export_runs
 from benchmark.report.build import build_report
 from benchmark.runlock import run_lock
-from cli_helpers import CLI, TIME_DEPENDENT, csv_records, preset_file, run_cli
+from cli_helpers import CLI, TIME_DEPENDENT, csv_records, preset_file, run_cli, tiny_preset
 from cli_helpers import TINY as TINY_PRESET
 from runs_factory import write_run
 
@@ -253,7 +252,7 @@ def test_a_model_whose_agent_is_not_a_dict_is_one_line(trained, tmp_path):
 
 def test_a_damaged_adversary_cache_is_trained_again(trained, tmp_path):
     run = copy_of(trained, tmp_path)
-    options = AttackConfig(adversary_steps=30)
+    options = {"adversary_steps": 30}
     evaluate(run, 4, ["atla"], [0.1], options=options)
     (kept,) = (run / "adversaries").glob("*.pt")
     rows = pd.read_csv(run / "eval.csv")
@@ -324,7 +323,7 @@ def test_a_full_disk_is_one_line_and_leaves_no_partial_file(trained, mounted):
 
 
 # -- 4. a sweep's workers die with it -------------------------------------------------------------------------
-KILL_PRESET = {**TINY_PRESET, "methods": {"vanilla": [0]}, "seeds": [0, 1], "steps": 3000}
+KILL_PRESET = tiny_preset(TINY_PRESET, methods={"vanilla": [0]}, seeds=[0, 1], steps=3000)
 
 
 def children_of(pid: int) -> set[int]:

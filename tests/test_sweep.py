@@ -99,7 +99,7 @@ def test_a_second_sweep_trains_and_evaluates_nothing(swept):
 def test_a_missing_eval_cell_is_run_alone(swept, tmp_path):
     preset, root = swept
     cell = plan(load_preset(str(preset)), root)[0]
-    copy = Cell(tmp_path / "run", cell.config, cell.attacks, cell.eps, cell.episodes, cell.adversary_steps)
+    copy = Cell(tmp_path / "run", cell.config, cell.attacks, cell.eps, cell.episodes, cell.options)
     subprocess.run(["cp", "-r", str(cell.run_dir), str(copy.run_dir)], check=True)
     evals = pd.read_csv(copy.run_dir / "eval.csv")
     evals[evals["attack"] != "fgsm"].to_csv(copy.run_dir / "eval.csv", index=False)
@@ -119,7 +119,7 @@ def test_more_steps_extend_a_run_and_set_its_old_evaluations_aside(swept, tmp_pa
     cell = plan(load_preset(str(preset)), root)[0]
     run = tmp_path / "run"
     subprocess.run(["cp", "-r", str(cell.run_dir), str(run)], check=True)
-    longer = Cell(run, cell.config.with_overrides({"train.steps": 900}), cell.attacks, cell.eps, cell.episodes, cell.adversary_steps)
+    longer = Cell(run, cell.config.with_overrides({"train.steps": 900}), cell.attacks, cell.eps, cell.episodes, cell.options)
     old_rows = pd.read_csv(run / "eval.csv")
     assert not cell_done(longer)
     result = run_cell(longer)

@@ -1,22 +1,33 @@
 """Test-time (and training-time) observation attacks, one registry.
 
-An attack factory takes an `AttackContext` and returns a `Perturb` for the runner, or None for clean
-observations (every attack at eps = 0). Each perturbs only what the agents see, inside the L-inf ball of
-radius eps around each attacked agent's observation. Adding an attack is one module plus one line here.
+An attack is a factory that takes an `AttackContext` and returns a `Perturb` for the runner, or None for
+clean observations (every attack at eps = 0), registered together with its settings dataclass
+(attacks/settings.py). Each perturbs only what the agents see, inside the L-inf ball of radius eps around
+each attacked agent's observation. Adding an attack is one module plus one line here.
 """
 
 from __future__ import annotations
 
-from dataclasses import fields
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
 
 from benchmark.attacks.ball import VictimSelector
 from benchmark.attacks.context import AttackContext, AttackFactory
 from benchmark.attacks.gradient import GradientAttack, step_perturb
 from benchmark.attacks.learned import learned_perturb
 from benchmark.attacks.noise import noise_perturb
-from benchmark.config import AttackConfig
+from benchmark.attacks.settings import AttackConfig, BallConfig, LearnedConfig, PaadAttackConfig, PGDConfig, label_fields
+from benchmark.config import build, require
 from benchmark.registry import Registry
 from benchmark.runner import Perturb
+
+
+@dataclass(frozen=True)
+class Attack:
+    make: AttackFactory
+    config: type[AttackConfig]  # its settings
+    summary: str  # one line for `robust-qmix attacks`
 
 
 def _victims(ctx: AttackContext) -> VictimSelector:
@@ -27,51 +38,59 @@ def _random(ctx: AttackContext) -> Perturb | None:
     return None if ctx.eps == 0 else noise_perturb(ctx.eps, _victims(ctx), ctx.options.clip, ctx.generator)
 
 
-def _gradient(attack: GradientAttack) -> AttackFactory:
-    def factory(ctx: AttackContext) -> Perturb | None:
-        if ctx.eps == 0:
-            return None
-        return step_perturb(attack, ctx.mac, ctx.eps, _victims(ctx), ctx.options.clip, ctx.generator)
-
-    return factory
+def _gradient(ctx: AttackContext, attack: GradientAttack) -> Perturb | None:
+    if ctx.eps == 0:
+        return None
+    return step_perturb(attack, ctx.mac, ctx.eps, _victims(ctx), ctx.options.clip, ctx.generator)
 
 
-def _pgd(ctx: AttackContext) -> Perturb | None:
-    return _gradient(GradientAttack.pgd(ctx.options.steps))(ctx)
+ATTACKS: Registry[Attack] = Registry("attack")
+ATTACKS.add("none", Attack(lambda ctx: None, AttackConfig, "clean observations"))
+ATTACKS.add("random", Attack(_random, BallConfig, "uniform random noise in the ball"))
+ATTACKS.add("fgsm", Attack(lambda ctx: _gradient(ctx, GradientAttack.fgsm()), BallConfig, "fast gradient sign method, one step (Goodfellow et al. 2015)"))
+ATTACKS.add("pgd", Attack(lambda ctx: _gradient(ctx, GradientAttack.pgd(ctx.options.steps)), PGDConfig, "projected gradient descent from a random start (Madry et al. 2018)"))
+ATTACKS.add("atla", Attack(lambda ctx: learned_perturb("atla", ctx), LearnedConfig, "a PPO adversary that perturbs directly, trained against the run (ATLA)"))
+ATTACKS.add("paad", Attack(lambda ctx: learned_perturb("paad", ctx), PaadAttackConfig, "PA-AD: a learned director and a PGD actor, trained against the run"))
 
 
-ATTACKS: Registry[AttackFactory] = Registry("attack")
-ATTACKS.add("none", lambda ctx: None)
-ATTACKS.add("random", _random)
-ATTACKS.add("fgsm", _gradient(GradientAttack.fgsm()))
-ATTACKS.add("pgd", _pgd)
-ATTACKS.add("atla", lambda ctx: learned_perturb("atla", ctx))
-ATTACKS.add("paad", lambda ctx: learned_perturb("paad", ctx))
-
-# Options that change what each attack does, for labelling evaluation cells (see attack_label).
-# `model` (which checkpoint of the victim) matters to every cell.
-RELEVANT_OPTIONS = {
-    "none": ("model",),
-    "random": ("victims", "clip", "model"),
-    "fgsm": ("victims", "clip", "model"),
-    "pgd": ("steps", "victims", "clip", "model"),
-    "atla": ("adversary_steps", "victims", "clip", "model"),
-    "paad": ("steps", "adversary_steps", "victims", "clip", "model"),
-}
+def attack_settings(name: str, options: Mapping[str, Any]) -> AttackConfig:
+    """Attack `name`'s settings from evaluation options (a nested mapping such as {"victims": 1,
+    "ppo": {"lr": 1e-3}}): the options this attack does not have are left out, as they do not change it."""
+    cls = ATTACKS.get(name).config
+    own = {f.name for f in fields(cls)}
+    return build(cls, {k: v for k, v in options.items() if k in own})
 
 
-def attack_label(name: str, options: AttackConfig) -> str:
-    """A cell's name in eval.csv: the attack, plus each option that differs from its default and matters to
-    it (e.g. `pgd[steps=30,victims=1]`), so that cells run with other options are neither mixed up with
-    the default ones nor skipped as done."""
-    defaults = AttackConfig()
-    relevant = RELEVANT_OPTIONS.get(name, tuple(f.name for f in fields(AttackConfig)))
-    changed = [f"{key}={_text(getattr(options, key))}" for key in relevant if getattr(options, key) != getattr(defaults, key)]
+def check_options(options: Mapping[str, Any]) -> None:
+    """Refuse an option that no attack has (a typo would otherwise change nothing, silently)."""
+    known = {f.name for name in ATTACKS for f in fields(ATTACKS.get(name).config)}
+    unknown = sorted(set(options) - known)
+    require(not unknown, f"unknown attack option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+
+
+def attack_label(name: str, settings: AttackConfig) -> str:
+    """A cell's name in eval.csv: the attack, plus each of its settings that differs from its default (e.g.
+    `pgd[steps=30,victims=1]`), so that cells run with other settings are neither mixed up with the default
+    ones nor skipped as done."""
+    changed = _changed(settings, type(settings)(), "")
     return f"{name}[{','.join(changed)}]" if changed else name
+
+
+def _changed(settings: Any, defaults: Any, prefix: str) -> list[str]:
+    out = []
+    for f in label_fields(type(settings)):
+        value, default = getattr(settings, f.name), getattr(defaults, f.name)
+        if value == default:
+            continue
+        if hasattr(value, "__dataclass_fields__"):
+            out += _changed(value, default, f"{prefix}{f.name}.")
+        else:
+            out.append(f"{prefix}{f.name}={_text(value)}")
+    return out
 
 
 def _text(value: object) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-__all__ = ["ATTACKS", "AttackContext", "AttackFactory", "attack_label"]
+__all__ = ["ATTACKS", "Attack", "AttackContext", "AttackFactory", "attack_label", "attack_settings", "check_options"]

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import torch
 
-from benchmark.config import AttackConfig, RunConfig
+from benchmark.attacks.settings import AttackConfig
+from benchmark.config import RunConfig
 from benchmark.qmix.controller import AgentController
 from benchmark.runner import Perturb
 from benchmark.streams import RunGenerators
@@ -21,7 +22,7 @@ class AttackContext:
     generator: RunGenerators  # the attack's own random stream
     cfg: RunConfig  # the victim run's configuration
     run_dir: Path | None = None  # where a learned attack keeps its adversary for reuse
-    options: AttackConfig = field(default_factory=AttackConfig)
+    options: AttackConfig = field(default_factory=AttackConfig)  # the attack's own settings (a subclass)
 
 
 AttackFactory = Callable[[AttackContext], Perturb | None]

@@ -1,7 +1,8 @@
 """Learned attacks at test time: an adversary trained against this very victim, stored in its run directory.
 
 The file is keyed by everything that defines the adversary (kind, eps, budget, victims, clip, PA-AD's actor
-steps), so a second evaluation reuses it and an interrupted training continues from its last save.
+steps, PPO settings other than the defaults), so a second evaluation reuses it and an interrupted training
+continues from its last save.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from benchmark.attacks.adversary import AdversaryPerturb, new_adversary
 from benchmark.attacks.adversary_training import AdversaryTrainer, adversary_seed
 from benchmark.attacks.ball import VictimSelector
 from benchmark.attacks.context import AttackContext
-from benchmark.config import AttackConfig
+from benchmark.attacks.settings import LearnedConfig, PGDConfig
 from benchmark.errors import UserError
 from benchmark.runner import Perturb
 
@@ -21,15 +22,22 @@ ADVERSARY_DIR = "adversaries"
 SAVE_EVERY = 20  # PPO iterations between saves of an adversary still training
 
 
-def adversary_file(kind: str, eps: float, options: AttackConfig) -> str:
+def adversary_file(kind: str, eps: float, options: LearnedConfig) -> str:
     parts = [kind, f"eps{eps:g}", f"steps{options.adversary_steps}", f"victims{options.victims}"]
     if kind == "paad":
-        parts.append(f"actor{options.steps}")
+        parts.append(f"actor{actor_steps(options)}")
     if options.clip:
         parts.append("clip")
     if options.model != "last":
         parts.append(options.model)
+    ppo = sorted(options.ppo.__dict__.items() - type(options.ppo)().__dict__.items())
+    parts += [f"{key}{value:g}" for key, value in ppo]
     return "_".join(parts) + ".pt"
+
+
+def actor_steps(options: LearnedConfig) -> int:
+    """PA-AD's actor's PGD iterations (ATLA's adversary has no actor)."""
+    return options.steps if isinstance(options, PGDConfig) else 0
 
 
 def learned_perturb(kind: str, ctx: AttackContext) -> Perturb | None:
@@ -39,7 +47,7 @@ def learned_perturb(kind: str, ctx: AttackContext) -> Perturb | None:
     victims = VictimSelector(ctx.options.victims, ctx.mac.info.n_agents, ctx.generator)
     # Evaluated with the mean action: the attack the adversary believes best, not its exploration noise.
     return AdversaryPerturb(
-        trainer.adversary, ctx.mac, ctx.eps, victims, ctx.options.clip, ctx.options.steps, ctx.generator, sample=False
+        trainer.adversary, ctx.mac, ctx.eps, victims, ctx.options.clip, actor_steps(ctx.options), ctx.generator, sample=False
     )
 
 
@@ -51,9 +59,9 @@ def _trained(kind: str, ctx: AttackContext) -> AdversaryTrainer:
 
 
 def _train_or_load(kind: str, ctx: AttackContext) -> AdversaryTrainer:
-    cfg, options, mac = ctx.cfg.adversary, ctx.options, ctx.mac
-    adversary = new_adversary(kind, mac.info, cfg, adversary_seed(ctx.cfg), mac.device)
-    trainer = AdversaryTrainer.for_run(adversary, mac, ctx.cfg, cfg, options.victims, options.clip, options.steps)
+    options, mac = ctx.options, ctx.mac
+    adversary = new_adversary(kind, mac.info, options.ppo, adversary_seed(ctx.cfg), mac.device)
+    trainer = AdversaryTrainer.for_run(adversary, mac, ctx.cfg, options.ppo, options.victims, options.clip, actor_steps(options))
     path = None if ctx.run_dir is None else Path(ctx.run_dir) / ADVERSARY_DIR / adversary_file(kind, ctx.eps, options)
     try:
         if path is not None and path.exists() and _resumed(trainer, path):

@@ -21,6 +21,7 @@ copy of that run's current agents and perturbs that run's rows of the group batc
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import torch
@@ -28,11 +29,42 @@ import torch
 from benchmark.attacks.adversary import AdversaryPerturb, new_adversary
 from benchmark.attacks.adversary_training import AdversaryTrainer, adversary_seed
 from benchmark.attacks.ball import VictimSelector
-from benchmark.config import RunConfig
-from benchmark.methods.perturbing import PerturbingMethod
+from benchmark.config import PGD_STEPS, AdversaryConfig, RunConfig, require
+from benchmark.methods.perturbing import PerturbingConfig, PerturbingMethod
 from benchmark.qmix.learner import QLearner
 from benchmark.runner import Perturb
 from benchmark.streams import Live
+
+
+@dataclass(frozen=True)
+class AtlaConfig(PerturbingConfig):
+    # Alternate N adversary PPO iterations against frozen QMIX with M QMIX iterations under the adversary
+    # (Zhang et al. ICLR 2021 alternate the two learners; equal shares keep the adversary's extra env steps
+    # equal to QMIX's).
+    name: str = "atla"
+    adversary_iters: int = 10
+    agent_iters: int = 10
+    adversary: AdversaryConfig = field(default_factory=AdversaryConfig)  # the adversary's PPO
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("adversary_iters", "agent_iters"):
+            require(getattr(self, name) >= 1, f"method.{name} must be >= 1, got {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class PaadConfig(AtlaConfig):
+    name: str = "paad"
+    attack_steps: int = PGD_STEPS  # PGD iterations of PA-AD's actor, which realises the director's direction
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require(self.attack_steps >= 1, f"method.attack_steps must be >= 1, got {self.attack_steps}")
+
+
+def actor_steps(m: AtlaConfig) -> int:
+    """PGD iterations of the adversary's actor: PA-AD's; ATLA's adversary perturbs directly (none)."""
+    return m.attack_steps if isinstance(m, PaadConfig) else 0
 
 
 class RunAdversary:
@@ -42,7 +74,7 @@ class RunAdversary:
     def __init__(self, kind: str, cfg: RunConfig, learner: QLearner, run: int) -> None:
         self.cfg, self.learner, self.run = cfg, learner, run
         mac = learner.mac
-        self.adversary = new_adversary(kind, mac.info, cfg.adversary, adversary_seed(cfg), mac.device)
+        self.adversary = new_adversary(kind, mac.info, cfg.method.adversary, adversary_seed(cfg), mac.device)
         self._trainer: AdversaryTrainer | None = None
         self._pending: dict | None = None  # a checkpointed trainer state, loaded once its env exists
         self.agent_iters_left = 0
@@ -52,7 +84,7 @@ class RunAdversary:
         if self._trainer is None:
             m = self.cfg.method
             self._trainer = AdversaryTrainer.for_run(
-                self.adversary, self.victim(), self.cfg, self.cfg.adversary, m.victims, m.clip_obs, m.attack_steps
+                self.adversary, self.victim(), self.cfg, m.adversary, m.victims, m.clip_obs, actor_steps(m)
             )
             if self._pending is not None:
                 self._trainer.load_state_dict(self._pending)
@@ -93,7 +125,6 @@ class Alternating(PerturbingMethod):
     def __init__(self, cfgs: Sequence[RunConfig], learner: QLearner, live: Live | None = None) -> None:
         super().__init__(cfgs, learner, live)
         self.adversaries = [RunAdversary(self.kind, c, learner, k) for k, c in enumerate(self.cfgs)]
-        self.adversary_cfg = self.cfg.adversary
 
     def collect_perturb(self, env_steps: Sequence[int], runs: Sequence[bool]) -> Perturb | None:
         eps = self.eps_at(env_steps)
@@ -107,7 +138,7 @@ class Alternating(PerturbingMethod):
                 generator = self.generator.subset([k])
                 victims = VictimSelector(m.victims, self.learner.mac.info.n_agents, generator)
                 parts[k] = AdversaryPerturb(
-                    run.adversary, run.victim(), float(eps[k]), victims, m.clip_obs, m.attack_steps, generator, sample=True
+                    run.adversary, run.victim(), float(eps[k]), victims, m.clip_obs, actor_steps(m), generator, sample=True
                 )
         return _by_run(parts, len(self.adversaries), self.generator.live)
 
@@ -138,8 +169,14 @@ def _by_run(parts: dict[int, Perturb], runs: int, live: Live) -> Perturb:
 
 
 class Atla(Alternating):
+    """ATLA: QMIX alternating with a PPO adversary that perturbs observations directly (Zhang et al. 2021)."""
+
     kind = "atla"
+    config = AtlaConfig
 
 
 class PaAtla(Alternating):
+    """PA-ATLA: QMIX alternating with PA-AD's director + PGD actor adversary (Sun et al. 2022)."""
+
     kind = "paad"
+    config = PaadConfig

@@ -11,7 +11,7 @@ from typing import ClassVar
 
 import torch
 
-from benchmark.config import RunConfig
+from benchmark.config import MethodConfig, RunConfig
 from benchmark.qmix.buffer import EpisodeBatch
 from benchmark.qmix.learner import QLearner
 from benchmark.runner import Perturb
@@ -24,6 +24,8 @@ class TrainingMethod:
     # The replay buffer keeps the observations the agents acted on (EpisodeBatch.seen_obs), and `update`
     # feeds them to the online network (targets stay clean).
     learns_from_seen_obs: ClassVar[bool] = False
+    # The method's settings (method: in config.yaml); a subclass of MethodConfig for a method that has any.
+    config: ClassVar[type[MethodConfig]] = MethodConfig
 
     def __init__(self, cfgs: Sequence[RunConfig], learner: QLearner, live: Live | None = None) -> None:
         self.cfgs, self.learner = list(cfgs), learner

@@ -1,7 +1,7 @@
 """policy_reg: TD loss + kappa * a penalty on how much a worst-case perturbation (found by PGD) changes each
 agent's action preference (SA-DQN, Zhang et al. NeurIPS 2020; see regularisers.py for the forms).
 
-Agents act on clean observations, as in SA-DQN; eps and kappa ramp from 0 together (MethodConfig.ramp_*).
+Agents act on clean observations, as in SA-DQN; eps and kappa ramp from 0 together (PerturbingConfig.ramp_*).
 For the hinge the inner PGD maximises the same margin the hinge penalises, as SA-DQN's PGD variant does;
 for kl and tv it maximises the cross-entropy to the clean greedy action (no margin is involved there).
 """
@@ -9,17 +9,45 @@ for kl and tv it maximises the cross-entropy to the clean greedy action (no marg
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import torch
 
 from benchmark.attacks.objectives import greedy_margin, greedy_preference_loss
-from benchmark.methods.perturbing import PerturbingMethod
+from benchmark.config import require
+from benchmark.methods.perturbing import GradientConfig, PerturbingMethod
 from benchmark.methods.regularisers import REGULARISERS
 from benchmark.qmix.buffer import EpisodeBatch
 from benchmark.qmix.learner import per_run_mean, previous_actions
 
 
+@dataclass(frozen=True)
+class PolicyRegConfig(GradientConfig):
+    # loss = TD + kappa * regulariser. "hinge" is SA-DQN's margin form, per (step, agent), with its margin
+    # in units of the batch's mean clean action-value range (regularisers.py says why); "kl"/"tv" compare
+    # softmax policies instead. Margin 0.05: below the lower quartile of a trained vanilla policy's own
+    # clean gaps in these units (bench/action_gaps.py at 250k env steps: 0.054 on 2m_vs_1z, 0.105 on 3m),
+    # so the hinge acts where an attack (nearly) flips a decision rather than reshaping clean preferences.
+    # kappa 0.1: about SA-DQN's weight of a sample's hinge gradient relative to its TD gradient (kappa
+    # 0.005 on a batch-of-32 sum against a Huber mean, about 0.16), given TD errors of ~0.5 and a unit of
+    # ~0.5-0.8 here. The README's method section has the measurements.
+    name: str = "policy_reg"
+    kappa: float = 0.1
+    regulariser: str = "hinge"
+    hinge_margin: float = 0.05
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require(self.kappa >= 0, f"method.kappa must be >= 0, got {self.kappa}")
+        require(self.regulariser in REGULARISERS, f"method.regulariser must be one of {', '.join(REGULARISERS)}, got {self.regulariser!r}")
+        require(self.hinge_margin >= 0, f"method.hinge_margin must be >= 0, got {self.hinge_margin}")
+
+
 class PolicyReg(PerturbingMethod):
+    """Policy regularisation: TD loss plus a penalty on what a worst-case perturbation changes (SA-DQN)."""
+
+    config = PolicyRegConfig
+
     def update(self, batch: EpisodeBatch, env_steps: Sequence[int], runs: torch.Tensor) -> dict[str, torch.Tensor]:
         td, q = self.learner.td_loss(batch)
         fraction = self.ramp(env_steps)

@@ -4,4 +4,4 @@ from benchmark.methods.base import TrainingMethod
 
 
 class Vanilla(TrainingMethod):
-    pass
+    """Plain QMIX on clean observations (Rashid et al. 2018, pymarl2's settings)."""
