@@ -13,7 +13,7 @@ from benchmark.evaluate import evaluate, load_policy
 from benchmark.report.runs import collect_runs
 
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
-MAPS = {"2m_vs_1z", "3m", "3s_vs_3z", "2s3z"}  # the study's maps (DESIGN.md)
+MAPS = {"2m_vs_1z", "3m", "3s_vs_3z", "2s3z"}  # the study's maps (the paper preset's)
 METHODS = {"vanilla", "adv_train", "policy_reg", "atla", "paad"}
 
 
