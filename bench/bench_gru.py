@@ -36,7 +36,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from benchmark import checkpoint
+from benchmark import model_files
 from benchmark.config import QMixConfig
 from benchmark.envs.sim import SimEnv
 from benchmark.qmix.controller import AgentController
@@ -227,7 +227,7 @@ def agent_q(mac: AgentController, inputs: torch.Tensor, bf16: bool) -> torch.Ten
 
 
 def bf16_accuracy(map_name: str) -> str:
-    state = checkpoint.load(CHECKPOINTS / map_name / "vanilla/eps0/seed0/checkpoints/model.pt", torch.device("cpu"))
+    state = model_files.load(CHECKPOINTS / map_name / "vanilla/eps0/seed0/checkpoints/model.safetensors", torch.device("cpu"))
     info = SimEnv(map_name, 1).info
     mac = AgentController(info, QMixConfig(), torch.device("cpu"))
     mac.agent.load_state_dict(state["agent"])

@@ -3,7 +3,7 @@
 torch reads a file with flipped bytes inside a tensor without complaint (its zip records carry no checked
 CRC), so every checkpoint stores a sha256 of what it holds, under DIGEST_KEY, and `load` recomputes it.
 The digest is of the content (tensors' bytes, keys, scalars), not of the file, so re-saving the same model
-gives the same digest: it doubles as the model's identity (`identity`), which evaluation records use to
+gives the same digest: it doubles as the model's identity (model_files.identity), which evaluation records use to
 tell whether they describe the model now in the run directory. Files written before checksums existed
 (no DIGEST_KEY) are read unchecked.
 """
@@ -76,12 +76,6 @@ def load(path: Path, device: torch.device) -> dict[str, Any]:
     if stored is not None and stored != digest(obj):
         raise UserError(f"checkpoint {path} is corrupt (its content does not match its sha256 checksum)")
     return obj
-
-
-def identity(path: Path) -> str:
-    """The sha256 of a checkpoint's content, checked: what evaluation records name as their model."""
-    obj = load(path, torch.device("cpu"))
-    return digest(obj)
 
 
 def digest(obj: Any) -> str:

@@ -1,11 +1,12 @@
 """Which model a run's evaluation records describe, and which of their cells count as done.
 
 eval.csv and the learned attacks in adversaries/ are results about one trained model. `eval.json` names it
-by the checksum of checkpoints/model.pt's content (checkpoint.identity), so any change of the model (a run
-trained further, an export copied over another run, a model file replaced by hand) makes the old records
-stale: `evaluate` then moves them aside and starts afresh, `sweep` counts their cells as not done and
-`report` leaves the run out until it is evaluated again. An eval.csv from before eval.json existed is
-taken to describe the model present; learned attacks without an eval.json are trained again.
+by the checksum of the model's content (model_files.identity: the same for model.pt and its safetensors
+export), so any change of the model (a run trained further, an export copied over another run, a model file
+replaced by hand) makes the old records stale: `evaluate` then moves them aside and starts afresh, `sweep`
+counts their cells as not done and `report` leaves the run out until it is evaluated again. An eval.csv from
+before eval.json existed is taken to describe the model present; learned attacks without an eval.json are
+trained again.
 """
 
 from __future__ import annotations
@@ -16,17 +17,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark import checkpoint
+from benchmark import model_files
 from benchmark.attacks.learned import ADVERSARY_DIR
 from benchmark.errors import UserError
-from benchmark.records import CHECKPOINT_DIR, EVAL_COLUMNS, EVAL_FILE, read_csv_rows, write_json
+from benchmark.records import EVAL_COLUMNS, EVAL_FILE, read_csv_rows, write_json
 
 EVAL_MODEL_FILE = "eval.json"
 MODEL_KEY = "model_sha256"
 
 
 def model_identity(run_dir: Path) -> str:
-    return checkpoint.identity(Path(run_dir) / CHECKPOINT_DIR / checkpoint.MODEL_FILE)
+    return model_files.identity(model_files.model_path(run_dir))
 
 
 def recorded_identity(run_dir: Path) -> str | None:

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from benchmark import checkpoint
+from benchmark import model_files
 from benchmark.attacks import ATTACKS, AttackContext, attack_label, attack_settings, check_options
 from benchmark.attacks.settings import AttackConfig
 from benchmark.config import RunConfig, load_run_config
@@ -20,7 +20,7 @@ from benchmark.envs.maps import MAPS
 from benchmark.errors import UserError
 from benchmark.qmix.controller import AgentController
 from benchmark.eval_records import claim_for_model, complete, done_cells, model_identity
-from benchmark.records import CHECKPOINT_DIR, CONFIG_FILE, EVAL_COLUMNS, EVAL_FILE, append_csv, read_csv_rows, write_csv
+from benchmark.records import CONFIG_FILE, EVAL_COLUMNS, EVAL_FILE, append_csv, read_csv_rows, write_csv
 from benchmark.runlock import run_lock
 from benchmark.runner import EpisodeRunner
 from benchmark.streams import RunGenerators
@@ -44,8 +44,7 @@ def _load_agents(cfg: RunConfig, run_dir: Path, device: torch.device, which: str
     """The trained agents of a run (`which`: the last or the best checkpoint). Their sizes come from the map
     table, which every backend must match (sc2 checks it), so no environment (on sc2: a StarCraft II game)
     is started just to learn them."""
-    name = checkpoint.BEST_MODEL_FILE if which == "best" else checkpoint.MODEL_FILE
-    model = checkpoint.load(Path(run_dir) / CHECKPOINT_DIR / name, device)
+    model = model_files.load(model_files.model_path(run_dir, which), device)
     mac = AgentController(MAPS.get(cfg.env.map).info(), cfg.qmix, device)
     try:
         mac.load_run_state(0, model["agent"])

@@ -1,11 +1,14 @@
 """`robust-qmix export`: copy finished runs without their resume state, to share or to ship (checkpoints/).
 
 An exported run directory holds what evaluation and reports read: config.yaml, manifest.json, train.csv,
-eval.csv and checkpoints/model.pt. It leaves out checkpoints/last.pt (the replay buffer, optimiser and
-random streams that resuming needs: hundreds of MB per run) and adversaries/ (learned attacks, which
-`robust-qmix evaluate` trains again on demand). So an exported run can be evaluated and reported, not
-trained further. eval.json (which model eval.csv describes) travels with eval.csv. Each destination run
-directory is written under its lock, and whatever an earlier export or run left there is removed.
+eval.csv and the trained model as checkpoints/model.safetensors with model.json (model_files.py: no pickle
+in what is shared), plus the best test round's model as best.safetensors with best.json where the run has
+one. It leaves out checkpoints/last.pt (the replay buffer, optimiser and random streams that resuming needs:
+hundreds of MB per run) and adversaries/ (learned attacks, which `robust-qmix evaluate` trains again on
+demand). So an exported run can be evaluated and reported, not trained further. eval.json (which model
+eval.csv describes) travels with eval.csv; a model keeps its checksum when converted, so it stays true. Each
+destination run directory is written under its lock, and whatever an earlier export or run left there is
+removed.
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmark.checkpoint import MODEL_FILE, STATE_FILE
+import torch
+
+from benchmark import model_files
+from benchmark.checkpoint import STATE_FILE
 from benchmark.config import RunConfig
 from benchmark.errors import UserError
 from benchmark.eval_records import ADVERSARY_DIR, EVAL_MODEL_FILE
@@ -32,7 +38,7 @@ from benchmark.records import (
 )
 from benchmark.runlock import run_lock
 
-SHARED_FILES = (CONFIG_FILE, MANIFEST_FILE, TRAIN_FILE, EVAL_FILE, f"{CHECKPOINT_DIR}/{MODEL_FILE}")
+SHARED_FILES = (CONFIG_FILE, MANIFEST_FILE, TRAIN_FILE, EVAL_FILE)  # copied byte for byte; the models are converted
 
 
 def export_runs(sources: Sequence[Path], dest: Path, warn: Callable[[str], None] = lambda message: None) -> list[Path]:
@@ -67,12 +73,21 @@ def export_runs(sources: Sequence[Path], dest: Path, warn: Callable[[str], None]
 
 def _copy_run(run: Path, target: Path) -> None:
     """Make `target` hold exactly the run's shared files: a run exported over an earlier export or run keeps
-    nothing of the old one (its last.pt, its learned attacks, an evaluation of another model)."""
-    for name in (f"{CHECKPOINT_DIR}/{STATE_FILE}", EVAL_MODEL_FILE):
+    nothing of the old one (its last.pt, its .pt models, its learned attacks, an evaluation of another model).
+    The models are read (and their checksums checked) before anything is written, so a damaged one stops the
+    export of this run with the target untouched."""
+    models = {stem: model_files.load(model_files.model_path(run, which), torch.device("cpu"))
+              for which, stem in model_files.STEMS.items() if model_files.model_path(run, which).is_file()}
+    stale = [f"{CHECKPOINT_DIR}/{STATE_FILE}", EVAL_MODEL_FILE]
+    stale += [f"{CHECKPOINT_DIR}/{stem}{suffix}" for stem in model_files.STEMS.values()
+              for suffix in (model_files.PICKLED, model_files.TENSORS, model_files.METADATA)]
+    for name in stale:
         (target / name).unlink(missing_ok=True)
     shutil.rmtree(target / ADVERSARY_DIR, ignore_errors=True)
     for name in SHARED_FILES:
         atomic_write_bytes(target / name, (run / name).read_bytes())
+    for stem, model in models.items():
+        model_files.save(target / CHECKPOINT_DIR / stem, model)
     if (run / EVAL_MODEL_FILE).is_file():
         atomic_write_bytes(target / EVAL_MODEL_FILE, (run / EVAL_MODEL_FILE).read_bytes())
 
@@ -83,4 +98,6 @@ def _unfinished(record: RunRecord) -> str | None:
     if record.eval.empty:
         return "not evaluated (eval.csv is missing or empty)"
     absent = [name for name in SHARED_FILES if not (record.path / name).is_file()]
+    if not model_files.model_path(record.path).is_file():
+        absent.append(f"{CHECKPOINT_DIR}/model.pt (or model.safetensors)")
     return f"missing {', '.join(absent)}" if absent else None

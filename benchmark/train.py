@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from benchmark import checkpoint
+from benchmark import checkpoint, model_files
 from benchmark.config import ConfigNote, RunConfig, load_run_config
 from benchmark.device import configure_threads, keep_freed_memory, resolve_device
 from benchmark.envs.groups import TestEnvs, make_group_env
@@ -268,7 +268,7 @@ class GroupTrainer:
         if not path.exists():
             # model.pt is written after last.pt, so a model without its resume state was exported: starting
             # over would silently replace the shared model and its records.
-            if (run_dir / CHECKPOINT_DIR / checkpoint.MODEL_FILE).exists():
+            if model_files.model_path(run_dir).exists():
                 raise UserError(f"{run_dir} was exported without its resume state (last.pt); train into a new --out")
             return False
         state = checkpoint.load(path, self.device)

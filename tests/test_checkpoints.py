@@ -1,5 +1,5 @@
 """The shipped reference models (checkpoints/) stay usable: complete for the report, loadable by the current
-networks, and evaluable without their resume state."""
+networks, and evaluable without their resume state; and they are safetensors, not pickles."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from benchmark.evaluate import evaluate, load_policy
 from benchmark.report.runs import collect_runs
 
 CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
-MAPS = {"2m_vs_1z", "3m", "3s_vs_3z", "2s3z"}  # the study's maps (DESIGN.md)
+MAPS = {"2m_vs_1z", "3m", "3s_vs_3z", "2s3z"}  # the study's maps (the paper preset's)
 METHODS = {"vanilla", "adv_train", "policy_reg", "atla", "paad"}
 
 
@@ -22,6 +22,10 @@ def test_every_method_on_every_study_map_is_there_and_complete():
     assert not found.skipped, [s.reason for s in found.skipped]
     assert {(r.map, r.method) for r in found.runs} == {(m, k) for m in MAPS for k in METHODS}
     assert not list(CHECKPOINTS.rglob("last.pt"))  # the replay buffers stay out of the repository
+    # No pickle is shipped: every model is safetensors with its metadata (benchmark/model_files.py).
+    assert not list(CHECKPOINTS.rglob("*.pt"))
+    models = sorted(CHECKPOINTS.rglob("model.safetensors"))
+    assert len(models) == len(found.runs) and all(m.with_suffix(".json").is_file() for m in models)
 
 
 def test_each_model_loads_into_the_network_its_config_describes():

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from functools import partial
 from pathlib import Path
 
 import pandas as pd
 import pytest
+import safetensors
+import torch
 
+from benchmark import model_files
 from benchmark.config import RunConfig
+from benchmark.errors import UserError
 from benchmark.evaluate import evaluate
 from benchmark.records import MANIFEST_FILE
 from benchmark.report.runs import collect_runs
 from benchmark.train import train
 from cli_helpers import run_cli
+from test_run_safety import one_line_error
 
 SMALL = {
     "env.map": "3m", "env.batch_envs": 4, "train.steps": 600, "qmix.batch_size": 4, "qmix.buffer_size": 32,
@@ -42,11 +49,14 @@ def test_export_keeps_what_evaluation_and_reports_need_and_nothing_else(runs, tm
     assert "left out" in done.stderr and "seed1" in done.stderr  # never evaluated: not exported
     assert (runs / RUN / "checkpoints/last.pt").is_file() and any((runs / RUN / "adversaries").iterdir())
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    assert files == [str(RUN / name) for name in ("checkpoints/model.pt", "config.yaml", "eval.csv", "eval.json", "manifest.json", "train.csv")]
-    for name in ("config.yaml", "eval.csv", "eval.json", "train.csv", MANIFEST_FILE, "checkpoints/model.pt"):
+    models = [f"checkpoints/{stem}{suffix}" for stem in ("best", "model") for suffix in (".json", ".safetensors")]
+    assert files == [str(RUN / name) for name in (*models, "config.yaml", "eval.csv", "eval.json", "manifest.json", "train.csv")]
+    for name in ("config.yaml", "eval.csv", "eval.json", "train.csv", MANIFEST_FILE):
         assert (out / RUN / name).read_bytes() == (runs / RUN / name).read_bytes()
+    for stem in ("model", "best"):  # the same models, converted
+        assert model_files.identity(out / RUN / f"checkpoints/{stem}.safetensors") == model_files.identity(runs / RUN / f"checkpoints/{stem}.pt")
 
-    # Evaluation needs only model.pt: a new cell is appended, the old ones stay.
+    # Evaluation needs only the model: a new cell is appended, the old ones stay (eval.json still names it).
     done = cli("evaluate", str(out / RUN), "--attacks", "none,fgsm", "--eps", "0.1", "--episodes", "4")
     assert done.returncode == 0, done.stderr
     rows = pd.read_csv(out / RUN / "eval.csv")
@@ -56,7 +66,66 @@ def test_export_keeps_what_evaluation_and_reports_need_and_nothing_else(runs, tm
     # Training it again is refused: it cannot resume, and starting over would replace the shared model.
     done = cli("train", "--config", str(out / RUN / "config.yaml"), "--out", str(out / RUN))
     assert done.returncode == 1 and "exported without its resume state" in done.stderr
-    assert (out / RUN / "checkpoints/model.pt").read_bytes() == (runs / RUN / "checkpoints/model.pt").read_bytes()
+    assert not (out / RUN / "checkpoints/model.pt").exists()
+    assert model_files.identity(out / RUN / "checkpoints/model.safetensors") == model_files.identity(runs / RUN / "checkpoints/model.pt")
+
+
+def test_an_export_holds_no_pickle(runs, tmp_path):
+    out = tmp_path / "exported"
+    assert cli("export", str(runs), "--out", str(out)).returncode == 0
+    for path in (out / RUN).rglob("*"):
+        if path.is_file():
+            head = path.read_bytes()[:4]
+            # torch files are zip archives of pickles; a bare pickle starts with its protocol opcode
+            assert head != b"PK\x03\x04" and head[:1] != b"\x80", path
+    for path in (out / RUN / "checkpoints").iterdir():
+        assert path.suffix in (".safetensors", ".json"), path
+        if path.suffix == ".safetensors":
+            with safetensors.safe_open(path, framework="pt") as handle:  # readable without this package
+                assert {key.partition(".")[0] for key in handle.keys()} == {"agent", "mixer"}
+        else:
+            assert json.loads(path.read_text())["env_info"]["n_agents"] == 3
+
+
+def test_the_exported_model_evaluates_to_the_same_rows_as_the_pt(runs, tmp_path):
+    original = tmp_path / "original"
+    shutil.copytree(runs / RUN, original)
+    for name in ("eval.csv", "eval.json"):
+        (original / name).unlink()
+    shutil.rmtree(original / "adversaries")
+    out = tmp_path / "exported"
+    assert cli("export", str(runs), "--out", str(out)).returncode == 0
+    (out / RUN / "eval.csv").unlink()
+    cells = dict(episodes=6, attacks=["none", "fgsm", "pgd"], eps_values=[0.1])
+    from_pt, from_safetensors = evaluate(original, **cells), evaluate(out / RUN, **cells)
+    assert from_pt == from_safetensors and len(from_pt) == 3
+    assert len({row["win_rate"] for row in from_pt} | {row["mean_return"] for row in from_pt}) > 1  # the attacks act
+    best = {"model": "best"}
+    assert evaluate(original, **cells, options=best) == evaluate(out / RUN, **cells, options=best)
+
+
+def _flip_a_weight(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[-3] ^= 0x10  # inside the last tensor's bytes: the file still parses
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage, names, message", [
+    (lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]), "model.safetensors", "is corrupt or unreadable"),
+    (lambda p: p.write_bytes(b"\xff" * 64), "model.safetensors", "is corrupt or unreadable"),
+    (_flip_a_weight, "model.safetensors", "does not match the sha256 checksum in model.json"),
+    (lambda p: p.with_suffix(".json").write_text("{not json"), "model.json", "is unreadable"),
+    (lambda p: p.with_suffix(".json").unlink(), "model.safetensors", "has no model.json beside it"),
+])  # fmt: skip
+def test_a_damaged_safetensors_model_is_one_line(runs, tmp_path, damage, names, message):
+    out = tmp_path / "exported"
+    assert cli("export", str(runs), "--out", str(out)).returncode == 0
+    model = out / RUN / "checkpoints/model.safetensors"
+    damage(model)
+    with pytest.raises(UserError, match=message):
+        model_files.load(model, torch.device("cpu"))
+    done = cli("evaluate", str(out / RUN), "--attacks", "fgsm", "--eps", "0.2", "--episodes", "2")
+    one_line_error(done, str(model.with_name(names)), message)
 
 
 def test_nothing_to_export_is_one_line(tmp_path):

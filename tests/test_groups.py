@@ -19,7 +19,7 @@ from benchmark.sweep import settings_for
 from benchmark.train import GroupTrainer, group_key, train, train_group
 
 COMPARED = [c for c in TRAIN_COLUMNS if c != "wall_seconds"]
-REFERENCE_3M = Path(__file__).resolve().parents[1] / "checkpoints/sim/3m/vanilla/eps0/seed0/checkpoints/model.pt"
+REFERENCE_3M = Path(__file__).resolve().parents[1] / "checkpoints/sim/3m/vanilla/eps0/seed0/checkpoints/model.safetensors"
 
 
 def tiny(method: str, seed: int, train_eps: float, steps: int = 1500) -> RunConfig:
@@ -121,12 +121,12 @@ def test_group_draws_are_each_runs_own_draws_and_skip_runs_that_are_not_live():
 def test_bf16_learning_changes_a_trained_agents_q_values_by_little_and_is_recorded(tmp_path):
     """train.precision=bf16 multiplies the agents' sequences in bfloat16: on a trained 3m model the Q-values
     move by under 2% of the mean action-value range (policy_reg's hinge margin is 5% of it)."""
-    from benchmark import checkpoint
+    from benchmark import model_files
     from benchmark.envs.maps import MAPS
     from benchmark.qmix.controller import AgentController
     from benchmark.records import MANIFEST_FILE
 
-    model = checkpoint.load(REFERENCE_3M, torch.device("cpu"))
+    model = model_files.load(REFERENCE_3M, torch.device("cpu"))
     mac = AgentController(MAPS.get("3m").info(), RunConfig().qmix, torch.device("cpu"))
     mac.load_run_state(0, model["agent"])
     env = SimEnv("3m", 16, seed=3)

@@ -8,12 +8,12 @@ import pytest
 import torch
 from torch import nn
 
-from benchmark import checkpoint
+from benchmark import model_files
 from benchmark.envs.sim import SimEnv
 from benchmark.qmix.gru import gru_sequence, gru_step
 
 H = 8
-MODEL = Path(__file__).resolve().parents[1] / "checkpoints/sim/3m/vanilla/eps0/seed0/checkpoints/model.pt"
+MODEL = Path(__file__).resolve().parents[1] / "checkpoints/sim/3m/vanilla/eps0/seed0/checkpoints/model.safetensors"
 
 
 def stacked_inputs(k: int, steps: int, rows: int, dtype: torch.dtype = torch.float32, hidden: int = H):
@@ -164,7 +164,7 @@ def sim_q(state: dict, bf16: bool) -> torch.Tensor:
 def test_bf16_q_values_of_a_trained_agent_stay_within_tolerance(one_torch_thread):
     """bf16 may change a Q-value by at most 2% of the mean action-value range (best minus worst action):
     well under policy_reg's hinge margin of 5% of that range, so what the robust methods measure holds."""
-    state = checkpoint.load(MODEL, torch.device("cpu"))["agent"]
+    state = model_files.load(MODEL, torch.device("cpu"))["agent"]
     q32, q16 = sim_q(state, bf16=False), sim_q(state, bf16=True)
     unit = (q32.amax(-1) - q32.amin(-1)).mean()
     assert 0 < (q16 - q32).abs().max() < 0.02 * unit

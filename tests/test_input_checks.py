@@ -13,7 +13,7 @@ import pytest
 import torch
 import yaml
 
-from benchmark import checkpoint
+from benchmark import checkpoint, model_files
 from benchmark.config import RunConfig, load_yaml_config
 from benchmark.errors import UserError
 from benchmark.records import atomic_write_text
@@ -160,4 +160,4 @@ def test_a_checkpoint_round_trips_with_its_checksum(tmp_path):
     checkpoint.save(tmp_path / "c.pt", state)
     loaded = checkpoint.load(tmp_path / "c.pt", torch.device("cpu"))
     assert checkpoint.digest(loaded) == checkpoint.digest(state) and set(loaded) == set(state)
-    assert checkpoint.identity(tmp_path / "c.pt") == checkpoint.digest(state)
+    assert model_files.identity(tmp_path / "c.pt") == checkpoint.digest(state)

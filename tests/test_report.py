@@ -92,12 +92,54 @@ def test_the_bold_cell_of_every_column_is_the_true_maximum(summary):
         for column, (map_name, eps) in enumerate(table.columns):
             expected = {}
             for method, train_eps in CONFIGS:
-                rates = [known_wins(map_name, method, train_eps, attack, eps, s) for s in SEEDS]
+                rates = [known_wins(map_name, method, train_eps, attack, eps or 0.0, s) for s in SEEDS]
                 expected[(method, train_eps)] = np.mean(rates) / EPISODES
             best = max(expected.values())
             bold = {label for label, row in zip(table.rows, table.cells) if row[column].bold}
             winners = {label for label, (config, rate) in zip(table.rows, expected.items()) if math.isclose(rate, best)}
-            assert bold == winners, (table.name, map_name, eps)
+            assert winners != set(table.rows) and bold == winners, (table.name, map_name, eps)
+
+
+def _table_of(tmp_path: Path, wins: dict, attack: str):
+    """The paper table of `attack` from one seed per (method, train eps): wins maps config -> {(attack, eps): wins}."""
+    for (method, train_eps), cells in wins.items():
+        write_run(tmp_path, method=method, train_eps=train_eps, wins=cells)
+    summary = summarise(collect_runs([tmp_path]).runs, REPS)
+    return next(t for t in paper_tables(summary, REPS) if t.name == f"win_rate_{attack}")
+
+
+def test_only_a_best_that_beats_another_row_is_bold(tmp_path):
+    wins = {  # fgsm at 0.1: all tied at zero; at 0.2: two tied for the best, one below
+        ("vanilla", 0.0): {("fgsm", 0.1): 0, ("fgsm", 0.2): 3},
+        ("adv_train", 0.1): {("fgsm", 0.1): 0, ("fgsm", 0.2): 7},
+        ("policy_reg", 0.1): {("fgsm", 0.1): 0, ("fgsm", 0.2): 7},
+    }
+    table = _table_of(tmp_path, wins, "fgsm")
+    assert table.columns == (("3m", 0.1), ("3m", 0.2))
+    assert [[cell.bold for cell in row] for row in table.cells] == [[False, False], [False, True], [False, True]]
+    markdown = to_markdown(table)
+    assert "**0**" not in markdown and markdown.count("**35**") == 2
+
+
+def test_a_single_row_has_no_bold_cell(tmp_path):
+    table = _table_of(tmp_path, {("vanilla", 0.0): {("fgsm", 0.1): 12}}, "fgsm")
+    assert not any(cell.bold for row in table.cells for cell in row) and "**" not in to_markdown(table)
+
+
+def test_the_table_without_attack_has_one_column_per_map(tmp_path):
+    wins = {config: {("none", eps): count for eps in (0.0, 0.05, 0.1)} for config, count in ((("vanilla", 0.0), 14), (("adv_train", 0.1), 9))}
+    for map_name in ("3m", "2s3z"):
+        for (method, train_eps), cells in wins.items():
+            write_run(tmp_path, map_name=map_name, method=method, train_eps=train_eps, wins=cells)
+    summary = summarise(collect_runs([tmp_path]).runs, REPS)
+    assert len(summary) == 12  # the summary keeps every eps; only the table folds them
+    table = next(t for t in paper_tables(summary, REPS) if t.name == "win_rate_none")
+    assert table.columns == (("3m", None), ("2s3z", None))
+    assert [[cell.mean for cell in row] for row in table.cells] == [[0.7, 0.7], [0.45, 0.45]]
+    markdown = to_markdown(table)
+    assert "| Method | 3m | 2s3z |" in markdown and "ε=0" not in markdown.split("\n")[2]
+    assert "columns are maps (the same at every test ε)" in table.caption
+    assert "& any & any" in to_latex(table)
 
 
 def test_tables_render_in_three_formats(summary):

@@ -140,11 +140,13 @@ def test_report_leaves_out_a_run_whose_evaluation_describes_another_model(traine
 def test_export_over_an_existing_run_keeps_nothing_of_it(trained, tmp_path):
     (target,) = export_runs([trained], tmp_path / "out")
     (target / "checkpoints" / "last.pt").write_bytes(b"old resume state")
+    (target / "checkpoints" / "model.pt").write_bytes(b"old model, which a reader would prefer")
     (target / "adversaries").mkdir()
     (target / "adversaries" / "x.pt").write_bytes(b"old adversary")
     export_runs([trained], tmp_path / "out")
+    models = {f"checkpoints/{stem}{suffix}" for stem in ("model", "best") for suffix in (".safetensors", ".json")}
     assert {p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file()} == {
-        "config.yaml", "manifest.json", "train.csv", "eval.csv", "eval.json", "checkpoints/model.pt",
+        "config.yaml", "manifest.json", "train.csv", "eval.csv", "eval.json", *models,
     }
 
 

@@ -72,6 +72,12 @@ def _base(attack: str) -> str:
     return attack.split("[", 1)[0]
 
 
+def ignores_eps(attack: str) -> bool:
+    """Whether an attack's cells are the same at every test eps: evaluation without attack (whatever its
+    options) replays the same clean battles at each."""
+    return _base(attack) == "none"
+
+
 def method_name(method: str) -> str:
     return METHOD_NAMES.get(method, method)
 

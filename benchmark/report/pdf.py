@@ -21,9 +21,8 @@ from matplotlib.transforms import Bbox
 from benchmark.report.content import COMPARISON_NOTE, STATISTICS_NOTE, ReportContent
 from benchmark.report.facts import Sections
 from benchmark.report.figures import ReportFigure
-from benchmark.report.labels import eps_text
 from benchmark.report.plotting import zoomed_copy
-from benchmark.report.tables import MAX_COLUMNS, PaperTable, cell_text
+from benchmark.report.tables import MAX_COLUMNS, PaperTable, cell_text, column_eps_text
 
 PAGE = (11.69, 8.27)  # A4 landscape, inches
 MARGIN = 0.6
@@ -224,7 +223,7 @@ def _paper_grid(table: PaperTable) -> _Grid:
     for map_name, width in table.map_groups():
         spans.append((map_name, position, width))
         position += width
-    header = ["Method \\ test ε", *(eps_text(eps) for _, eps in table.columns)]
+    header = ["Method \\ test ε", *(column_eps_text(eps) for _, eps in table.columns)]
     rows = [[label, *map(cell_text, cells)] for label, cells in zip(table.rows, table.cells)]
     bold = [[False, *(c is not None and c.bold for c in cells)] for cells in table.cells]
     return _Grid(spans, header, rows, bold)

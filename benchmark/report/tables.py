@@ -1,5 +1,8 @@
 """Paper-style tables: methods as rows, maps x test eps as columns, one table per (backend, attack).
 
+An evaluation without attack does not depend on the test eps (every eps replays the same clean battles), so
+its table has one column per map (test eps None) instead of the same number under every eps. A column's best
+mean is bold only where it beats another row's: a column of ties (all zeros, a single row) has no bold cell.
 One model (`PaperTable`) is rendered three ways (Markdown, LaTeX booktabs, HTML), so the three always agree
 on numbers and on which cell is bold.
 """
@@ -13,7 +16,16 @@ from itertools import groupby
 
 import pandas as pd
 
-from benchmark.report.labels import attack_order, attack_phrase, eps_text, map_order, row_label, slug, train_configs
+from benchmark.report.labels import (
+    attack_order,
+    attack_phrase,
+    eps_text,
+    ignores_eps,
+    map_order,
+    row_label,
+    slug,
+    train_configs,
+)
 
 MAX_COLUMNS = 16  # data columns of one part of a table in report.html and report.pdf: "100 ± 12" stays legible
 
@@ -48,7 +60,7 @@ class PaperTable:
     name: str  # file stem
     title: str
     caption: str
-    columns: tuple[tuple[str, float], ...]  # (map, test eps)
+    columns: tuple[tuple[str, float | None], ...]  # (map, test eps); None: the same at every eps
     rows: tuple[str, ...]
     cells: tuple[tuple[Cell | None, ...], ...]
 
@@ -92,14 +104,20 @@ def paper_tables(summary: pd.DataFrame, reps: int) -> list[PaperTable]:
 
 def _table(part: pd.DataFrame, name: str, reps: int) -> PaperTable:
     backend, attack = part["backend"].iloc[0], part["attack"].iloc[0]
-    columns = tuple((m, e) for m in map_order(part["map"].unique()) for e in sorted(part.loc[part["map"] == m, "test_eps"].unique().astype(float)))
+    if ignores_eps(attack):
+        part = _one_eps_per_cell(part)
+    columns = tuple(
+        (m, None if ignores_eps(attack) else e)
+        for m in map_order(part["map"].unique())
+        for e in sorted(part.loc[part["map"] == m, "test_eps"].unique().astype(float))
+    )
     configs = train_configs(part)
-    index = {(r.method, r.train_eps, r.map, r.test_eps): r for r in part.itertuples()}
+    index = {(r.method, r.train_eps, r.map, None if ignores_eps(attack) else r.test_eps): r for r in part.itertuples()}
     grid = [[index.get((m, e, c_map, c_eps)) for c_map, c_eps in columns] for m, e in configs]
-    best = [max((r.mean for r in column if r is not None), default=math.nan) for column in zip(*grid)]
+    bold = [_bold(column) for column in zip(*grid)]
     cells = tuple(
-        tuple(None if r is None else Cell(r.mean, r.mean_ci_low, r.mean_ci_high, r.seeds, math.isclose(r.mean, b)) for r, b in zip(row, best))
-        for row in grid
+        tuple(None if r is None else Cell(r.mean, r.mean_ci_low, r.mean_ci_high, r.seeds, b) for r, b in zip(row, column_bold))
+        for row, column_bold in zip(grid, zip(*bold))
     )
     seeds = sorted(part["seeds"].unique())
     if seeds[-1] == 1:
@@ -110,19 +128,40 @@ def _table(part: pd.DataFrame, name: str, reps: int) -> PaperTable:
             f"resamples); {seeds[0] if len(seeds) == 1 else f'{seeds[0]} to {seeds[-1]}'} seeds per cell"
             + (" (a cell with one seed has no interval)" if seeds[0] == 1 else "")
         )
+    layout = "columns are maps (the same at every test ε)" if ignores_eps(attack) else "columns are maps × test ε"
     caption = (
-        f"Test win rate (%) {attack_phrase(attack)} on the {backend} backend: {numbers}; columns are maps × test ε; "
-        "best mean per column in bold."
+        f"Test win rate (%) {attack_phrase(attack)} on the {backend} backend: {numbers}; {layout}; "
+        "best mean per column in bold where it beats another row's."
     )
     title = f"Win rate {attack_phrase(attack)} ({backend})"
     return PaperTable(name, title, caption, columns, tuple(row_label(m, e) for m, e in configs), cells)
+
+
+def _one_eps_per_cell(part: pd.DataFrame) -> pd.DataFrame:
+    """Each (method, train eps, map)'s row with the most seeds (then the smallest eps): the eps-free cell."""
+    ordered = part.sort_values(["seeds", "test_eps"], ascending=[False, True], kind="stable")
+    return ordered.drop_duplicates(["method", "train_eps", "map"]).sort_index()
+
+
+def _bold(column: tuple) -> list[bool]:
+    """Which cells of a column hold its best mean, where some other cell's mean is lower."""
+    means = [r.mean for r in column if r is not None]
+    best = max(means, default=math.nan)
+    if all(math.isclose(m, best) for m in means):
+        return [False] * len(column)
+    return [r is not None and math.isclose(r.mean, best) for r in column]
+
+
+def column_eps_text(eps: float | None) -> str:
+    """A column's test eps in a header row; `any` for a column that holds the same at every eps."""
+    return "any" if eps is None else eps_text(eps)
 
 
 # ---- Markdown
 
 
 def to_markdown(table: PaperTable) -> str:
-    header = ["Method", *(f"{m} ε={eps_text(e)}" for m, e in table.columns)]
+    header = ["Method", *(m if e is None else f"{m} ε={eps_text(e)}" for m, e in table.columns)]
     lines = [f"### {table.title}", "", _md_row(header), _md_row([":--", *["--:"] * len(table.columns)])]
     for label, row in zip(table.rows, table.cells):
         lines.append(_md_row([label, *(cell_text(c, best="**{}**") for c in row)]))
@@ -169,7 +208,7 @@ def to_latex(table: PaperTable) -> str:
         r"\toprule",
         " & ".join(["", *spans]) + r" \\",
         " ".join(rules),
-        " & ".join([r"Method \quad test $\epsilon$", *(eps_text(e) for _, e in table.columns)]) + r" \\",
+        " & ".join([r"Method \quad test $\epsilon$", *(column_eps_text(e) for _, e in table.columns)]) + r" \\",
         r"\midrule",
         *(" & ".join([latex_escape(label), *map(_latex_cell, row)]) + r" \\" for label, row in zip(table.rows, table.cells)),
         r"\bottomrule",
@@ -191,7 +230,7 @@ def to_html(table: PaperTable, caption: bool = True) -> str:
     """The table as an HTML fragment; report.html sets its caption apart, above the table (caption=False)."""
     esc = html.escape
     spans = "".join(f'<th colspan="{n}" class="map">{esc(m)}</th>' for m, n in table.map_groups())
-    eps = "".join(f"<th>{esc(eps_text(e))}</th>" for _, e in table.columns)
+    eps = "".join(f"<th>{esc(column_eps_text(e))}</th>" for _, e in table.columns)
     body = "".join(
         f'<tr><th scope="row">{esc(label)}</th>{"".join(map(_html_cell, row))}</tr>' for label, row in zip(table.rows, table.cells)
     )
