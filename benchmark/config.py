@@ -162,6 +162,10 @@ class TrainConfig:
     # AVX512-BF16 and for GPUs. Acting and evaluation always run in float32. tests/test_groups.py bounds what
     # bf16 changes in a trained agent's Q-values; bench/bench_gru.py measures whether it pays here.
     precision: str = "fp32"
+    # Also write each run's scalars (the losses, eps, kappa, gradient norm, adversary PPO statistics, test
+    # results, speed) as TensorBoard event files in RUN_DIR/tensorboard/ at every test round; needs the
+    # `tensorboard` extra. train.csv stays the run's record either way.
+    tensorboard: bool = False
 
     def __post_init__(self) -> None:
         require(self.steps >= 0, f"train.steps must be >= 0, got {self.steps}")

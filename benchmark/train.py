@@ -40,6 +40,7 @@ from benchmark.records import (
 from benchmark.runlock import LOCK_FILE, run_lock
 from benchmark.runner import EpisodeRunner
 from benchmark.streams import Live, RunGenerators, run_seeds
+from benchmark.tb_log import TensorBoardSink, round_scalars
 
 
 @dataclass
@@ -51,6 +52,18 @@ class Progress:
     wall_seconds: float = 0.0
     losses: list[float] = field(default_factory=list)
     best_test: list[float] | None = None  # (win rate, return) of the test round saved as best.pt
+    # Only with train.tensorboard: tag -> [sum, count] of the scalars logged since the last test round.
+    scalars: dict[str, list[float]] = field(default_factory=dict)
+
+    def add_scalars(self, tag_values: dict[str, list[float]]) -> None:
+        for tag, values in tag_values.items():
+            total = self.scalars.setdefault(tag, [0.0, 0])
+            total[0], total[1] = total[0] + sum(values), total[1] + len(values)
+
+    def take_scalar_means(self) -> dict[str, float]:
+        means = {tag: total / count for tag, (total, count) in self.scalars.items() if count}
+        self.scalars = {}
+        return means
 
 
 # Called for a run after every iteration with its progress, and with its new train.csv row after a test round.
@@ -98,7 +111,9 @@ class GroupTrainer:
         self.final = [False] * len(self.cfgs)  # trained, tested and checkpointed at its last step, or failed
         # A run of a group that diverges stops with its error here while the others go on (alone, it raises).
         self.failures: dict[int, str] = {}
-        self._unread_losses: list[tuple[torch.Tensor, torch.Tensor]] = []  # (loss [K], learning runs [K])
+        self.tb = TensorBoardSink(self.run_dirs, cfg.train.tensorboard)
+        # (an update's scalars [K] ("loss" only unless logging to TensorBoard), learning runs [K])
+        self._unread_updates: list[tuple[dict[str, torch.Tensor], torch.Tensor]] = []
 
     # -- the loop -------------------------------------------------------------------------------------
     def run(self, on_progress: ProgressHook = _no_progress) -> None:
@@ -158,24 +173,32 @@ class GroupTrainer:
         learning = torch.tensor(runs) & torch.tensor(self.buffer.can_sample(qmix.batch_size))
         if bool(learning.any()):
             sample = self.buffer.sample(qmix.batch_size, learning.tolist())
-            loss = self.method.update(sample, [p.env_steps for p in self.progress], learning)["loss"]
-            self._unread_losses.append((loss.detach(), learning))  # read at the next record, not now: no device sync
+            scalars = self.method.update(sample, [p.env_steps for p in self.progress], learning)
+            kept = scalars if self.tb.enabled else {"loss": scalars["loss"]}
+            # Read at the next record, not now: no device sync.
+            self._unread_updates.append(({key: v.detach() for key, v in kept.items()}, learning))
             self.learner.maybe_update_targets([p.episodes if learning[k] else -math.inf for k, p in enumerate(self.progress)])
 
+        if self.tb.enabled:
+            for k, p in enumerate(self.progress):
+                p.add_scalars(self.method.take_scalars(k))
+
     def _read_losses(self) -> None:
-        """Move the updates' losses into each run's progress (one device-to-host copy for many updates); a
-        run whose loss became NaN or infinite has diverged."""
-        if not self._unread_losses:
+        """Move the updates' losses (and for TensorBoard their other scalars) into each run's progress (one
+        device-to-host copy per scalar for many updates); a run whose loss became NaN or infinite has diverged."""
+        if not self._unread_updates:
             return
-        losses = torch.stack([loss for loss, _ in self._unread_losses]).cpu()
-        learned = torch.stack([runs for _, runs in self._unread_losses])
-        self._unread_losses = []
+        updates, self._unread_updates = self._unread_updates, []
+        learned = torch.stack([runs for _, runs in updates])
+        values = {key: torch.stack([u[key] for u, _ in updates]).cpu() for key in updates[0][0]}
         for k in range(len(self.cfgs)):
-            values = losses[learned[:, k], k]
-            bad = values[~torch.isfinite(values)]
+            losses = values["loss"][learned[:, k], k]
+            bad = losses[~torch.isfinite(losses)]
             if len(bad) and k not in self.failures:
                 self._fail(k, self._diverged(k, f"the loss became {float(bad[0])}"))
-            self.progress[k].losses.extend(values.tolist())
+            self.progress[k].losses.extend(losses.tolist())
+            if self.tb.enabled:
+                self.progress[k].add_scalars({f"train/{key}": v[learned[:, k], k].tolist() for key, v in values.items()})
 
     def _fail(self, k: int, err: UserError) -> None:
         if len(self.cfgs) == 1:
@@ -209,6 +232,8 @@ class GroupTrainer:
                 "wall_seconds": round(p.wall_seconds, 3),
             }
             p.losses, p.last_test = [], p.env_steps
+            previous = self.rows[k][-1] if self.rows[k] else None
+            self.tb.log_round(k, p.env_steps, round_scalars(row, previous, p.take_scalar_means()))
             self.rows[k].append(row)
             write_csv(self.run_dirs[k] / TRAIN_FILE, self.rows[k], TRAIN_COLUMNS)
             self._keep_if_best(k, row)
@@ -319,6 +344,7 @@ class GroupTrainer:
     def close(self) -> None:
         self.env.close()  # StarCraft II games must not outlive their run (a sweep trains many in one process)
         self.test_envs.close()
+        self.tb.close()
 
 
 class Trainer(GroupTrainer):

@@ -46,5 +46,5 @@ class AdvTrain(PerturbingMethod):
         eps = self.eps_at(env_steps)
         worst = self.worst_case_obs(batch, eps, runs, fraction=self.cfg.method.attack_fraction)
         loss, _ = self.learner.td_loss(batch, obs=worst)
-        self.learner.apply(loss, runs)
-        return {"loss": loss.detach(), "eps": eps}
+        grad_norm = self.learner.apply(loss, runs)
+        return {"loss": loss.detach(), "eps": eps, "grad_norm": grad_norm}

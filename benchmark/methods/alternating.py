@@ -31,6 +31,7 @@ from benchmark.attacks.adversary_training import AdversaryTrainer, adversary_see
 from benchmark.attacks.ball import VictimSelector
 from benchmark.config import PGD_STEPS, AdversaryConfig, RunConfig, require
 from benchmark.methods.perturbing import PerturbingConfig, PerturbingMethod
+from benchmark.qmix.buffer import EpisodeBatch
 from benchmark.qmix.learner import QLearner
 from benchmark.runner import Perturb
 from benchmark.streams import Live
@@ -78,6 +79,7 @@ class RunAdversary:
         self._trainer: AdversaryTrainer | None = None
         self._pending: dict | None = None  # a checkpointed trainer state, loaded once its env exists
         self.agent_iters_left = 0
+        self.iteration_stats: list[dict[str, float]] = []  # PPO iterations' statistics not yet logged
 
     @property
     def trainer(self) -> AdversaryTrainer:
@@ -100,7 +102,7 @@ class RunAdversary:
             trainer = self.trainer
             trainer.mac = trainer.runner.mac = self.victim()  # frozen at the agents as they are now
             for _ in range(self.cfg.method.adversary_iters):
-                trainer.iteration(eps)
+                self.iteration_stats.append(trainer.iteration(eps))
             self.agent_iters_left = self.cfg.method.agent_iters
         self.agent_iters_left -= 1
 
@@ -141,6 +143,13 @@ class Alternating(PerturbingMethod):
                     run.adversary, run.victim(), float(eps[k]), victims, m.clip_obs, actor_steps(m), generator, sample=True
                 )
         return _by_run(parts, len(self.adversaries), self.generator.live)
+
+    def update(self, batch: EpisodeBatch, env_steps: Sequence[int], runs: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {**super().update(batch, env_steps, runs), "eps": self.eps_at(env_steps)}
+
+    def take_scalars(self, run: int) -> dict[str, list[float]]:
+        stats, self.adversaries[run].iteration_stats = self.adversaries[run].iteration_stats, []
+        return {f"adversary/{key}": [s[key] for s in stats] for key in stats[0]} if stats else {}
 
     def run_state_dict(self, run: int) -> dict:
         return {**super().run_state_dict(run), **self.adversaries[run].state_dict()}

@@ -41,11 +41,16 @@ class TrainingMethod:
 
     def update(self, batch: EpisodeBatch, env_steps: Sequence[int], runs: torch.Tensor) -> dict[str, torch.Tensor]:
         """One learning step on a sampled group batch for the runs where `runs` [K] bool (CPU) is True;
-        returns per-run scalars [K] to log (at least "loss")."""
+        returns per-run scalars [K] to log (at least "loss"; kept on their device, read at test rounds)."""
         del env_steps
         loss, _ = self.learner.td_loss(batch, obs=batch.seen_obs if self.learns_from_seen_obs else None)
-        self.learner.apply(loss, runs)
-        return {"loss": loss.detach()}
+        grad_norm = self.learner.apply(loss, runs)
+        return {"loss": loss.detach(), "grad_norm": grad_norm}
+
+    def take_scalars(self, run: int) -> dict[str, list[float]]:
+        """Scalars computed outside `update` since the last call (tag -> values), for TensorBoard."""
+        del run
+        return {}
 
     def run_state_dict(self, run: int) -> dict:
         """State beyond the learner's (an adversary's weights, say) for run `run`'s checkpoint."""

@@ -59,8 +59,9 @@ class PolicyReg(PerturbingMethod):
         else:
             reg = torch.zeros_like(td)
         loss = td + kappa.to(td.device) * reg
-        self.learner.apply(loss, runs)
-        return {"loss": loss.detach(), "td_loss": td.detach(), "regulariser": reg.detach(), "eps": eps, "kappa": kappa}
+        grad_norm = self.learner.apply(loss, runs)
+        return {"loss": loss.detach(), "td_loss": td.detach(), "regulariser": reg.detach(), "eps": eps, "kappa": kappa,
+                "grad_norm": grad_norm}
 
     def regulariser(self, batch: EpisodeBatch, q: torch.Tensor, eps: torch.Tensor, runs: torch.Tensor) -> torch.Tensor:
         """Each run's mean penalty [K] over the steps that happened and the agents with a choice to make."""
