@@ -222,6 +222,16 @@ class RunConfig:
         return RunConfig.from_dict(data)
 
 
+# Settings a run may change when it resumes: how long it trains and whether it logs to TensorBoard. Any
+# other difference would mix two experiments in one run's records.
+RESUMABLE_KEYS = ("train.steps", "train.tensorboard")
+
+
+def same_experiment(stored: RunConfig, cfg: RunConfig) -> bool:
+    """`cfg` continues the run `stored` describes (they differ at most in RESUMABLE_KEYS)."""
+    return stored.with_overrides({k: getattr(cfg.train, k.split(".")[1]) for k in RESUMABLE_KEYS}) == cfg
+
+
 class ConfigNote(UserWarning):
     """A stored config that loaded with changes (see RunConfig.from_stored)."""
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import yaml
 
-from benchmark.config import RunConfig, coerce, load_run_config, method_config_class, read_yaml
+from benchmark.config import RunConfig, coerce, load_run_config, method_config_class, read_yaml, same_experiment
 from benchmark.errors import UserError
 from benchmark.records import CONFIG_FILE, EVAL_COLUMNS, EVAL_FILE, MANIFEST_FILE, read_csv_rows
 
@@ -254,7 +254,7 @@ def same_run(cell: Cell) -> bool:
     """The run directory holds this cell's run, perhaps trained for a different number of steps."""
     path = cell.run_dir / CONFIG_FILE
     try:
-        return path.is_file() and load_run_config(path).with_overrides({"train.steps": cell.config.train.steps}) == cell.config
+        return path.is_file() and same_experiment(load_run_config(path), cell.config)
     except UserError:
         return False
 

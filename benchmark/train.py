@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from benchmark import checkpoint, model_files
-from benchmark.config import ConfigNote, RunConfig, load_run_config
+from benchmark.config import RESUMABLE_KEYS, ConfigNote, RunConfig, load_run_config, same_experiment
 from benchmark.device import configure_threads, keep_freed_memory, resolve_device
 from benchmark.envs.groups import TestEnvs, make_group_env
 from benchmark.errors import UserError
@@ -315,7 +315,7 @@ class GroupTrainer:
             with warnings.catch_warnings():  # config.yaml's note has said what an old checkpoint's config drops
                 warnings.simplefilter("ignore", ConfigNote)
                 stored = RunConfig.from_stored(stored, "checkpoint")
-            return stored.with_overrides({"train.steps": self.cfgs[k].train.steps}) == self.cfgs[k]
+            return same_experiment(stored, self.cfgs[k])
         except UserError:
             return False
 
@@ -395,8 +395,9 @@ def _with_rows(state: dict[str, torch.Tensor], k: int, runs: int, part: dict[str
 def prepare_run_dir(cfg: RunConfig, run_dir: Path) -> RunConfig | None:
     """Check that `run_dir` is new, or holds this very run; returns the run's stored config when resuming.
 
-    A finished or interrupted run may be continued with a larger `train.steps`; any other difference in
-    the configuration is refused, since the records would then mix two experiments.
+    A finished or interrupted run may be continued with a larger `train.steps` and with TensorBoard logging
+    switched on or off (RESUMABLE_KEYS); any other difference in the configuration is refused, since the
+    records would then mix two experiments.
     """
     run_dir = Path(run_dir)
     config_path = run_dir / CONFIG_FILE
@@ -406,7 +407,9 @@ def prepare_run_dir(cfg: RunConfig, run_dir: Path) -> RunConfig | None:
         return None
     stored = load_run_config(config_path)
     old, new = stored.to_dict(), cfg.to_dict()
-    old["train"]["steps"] = new["train"]["steps"]
+    for key in RESUMABLE_KEYS:
+        section, name = key.split(".")
+        old[section][name] = new[section][name]
     differ = [f"{s}.{k}" for s in new for k in new[s] if old.get(s, {}).get(k) != new[s][k]]
     if differ:
         raise UserError(f"{run_dir} holds a run with a different config ({', '.join(differ)}); choose another --out")

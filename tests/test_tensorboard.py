@@ -108,3 +108,15 @@ def test_enabled_without_tensorboard_installed_is_one_line_before_any_file(tmp_p
     with pytest.raises(UserError, match=r"pip install 'robust-qmix\[tensorboard\]'"):
         train(logged(tiny("vanilla", 0, 0.0, steps=500)), tmp_path / "run")
     assert not (tmp_path / "run" / TRAIN_FILE).exists()
+
+
+def test_logging_may_be_switched_on_when_a_run_is_extended(tmp_path):
+    run = tmp_path / "run"
+    train(tiny("vanilla", 0, 0.0, steps=600), run)
+    assert not (run / TB_DIR).exists()
+    done = read_csv_rows(run / TRAIN_FILE, TRAIN_COLUMNS)[-1]["env_steps"]
+    train(logged(tiny("vanilla", 0, 0.0, steps=1200)), run)  # the same experiment, logged from here on
+    rows = read_csv_rows(run / TRAIN_FILE, TRAIN_COLUMNS)
+    assert steps(events(run), "test/win_rate") == [r["env_steps"] for r in rows if r["env_steps"] > done] != []
+    with pytest.raises(UserError, match="different config.*qmix.lr"):
+        train(logged(tiny("vanilla", 0, 0.0, steps=1800)).with_overrides({"qmix.lr": 1e-4}), run)
