@@ -66,7 +66,8 @@ def test_dead_agents_leave_and_a_time_out_truncates():
     obs, _ = env.reset(seed=0)
     rng, seen = np.random.default_rng(0), []
     while env.agents:
-        obs, _, terms, _, _ = env.step(_random_actions(env, obs, rng))
+        # actions for units already dead are ignored (they play no-op), as PettingZoo allows extra keys
+        obs, _, terms, _, _ = env.step({**dict.fromkeys(env.possible_agents, 1), **_random_actions(env, obs, rng)})
         seen.append(len(env.agents))
         assert not any(terms[a] for a in env.agents)
     assert seen == sorted(seen, reverse=True) and seen[-1] == 0
@@ -84,3 +85,5 @@ def test_reset_with_a_seed_replays_and_a_missing_action_is_an_error():
         env.step({"marine_0": 1})
     with pytest.raises(ValueError, match="agent 0 cannot perform action 0"):
         env.step(dict.fromkeys(env.agents, 0))
+    # a refused step plays nothing
+    np.testing.assert_array_equal(env.state(), SimEnv("3m", 1, seed=4).observe().state[0].numpy())

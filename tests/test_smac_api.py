@@ -106,7 +106,7 @@ def test_render_replay_and_logging_settings_are_accepted():
 
 @pytest.mark.parametrize("setting", [{"reward_sparse": True}, {"obs_last_action": True}, {"step_mul": 4},
                                      {"difficulty": "3"}, {"state_last_action": False}, {"heuristic_ai": True},
-                                     {"obs_all_health": False, "obs_own_health": False}])
+                                     {"obs_all_health": False}])
 def test_settings_the_simulator_cannot_honour_are_refused(setting):
     with pytest.raises(UserError, match="simulator"):
         StarCraft2Env(map_name="3m", **setting)

@@ -55,11 +55,12 @@ class SimParallelEnv(ParallelEnv):
         return self._observations(), {agent: {} for agent in self.agents}
 
     def step(self, actions: dict[str, int]):
-        # units dead before this step are out of `agents` and play SMAC's no-op
-        chosen = [int(actions[a]) if a in actions else 0 for a in self.possible_agents]
-        missing = sorted(set(self.agents) - set(actions))
+        # units dead before this step are out of `agents` and play SMAC's no-op, whatever they were given
+        living = set(self.agents)
+        missing = sorted(living - set(actions))
         if missing:
             raise ValueError(f"no action for living agents {missing}")
+        chosen = [int(actions[a]) if a in living else 0 for a in self.possible_agents]
         reward, ended, outcome = self._battle.step(chosen)
         alive = self._battle.avail[:, 0] == 0
         timed_out = bool(outcome["timed_out"])

@@ -33,15 +33,11 @@ _FIXED = {
 
 
 def _refuse_unsupported(settings: dict) -> None:
-    # SMAC's own equivalences: step_mul None means the map's, 8 on every SMAC map; obs_own_health and
-    # heuristic_rest are ignored by SMAC when obs_all_health is on or heuristic_ai is off.
+    # step_mul None means the map's own, 8 on every SMAC map. obs_own_health is not checked: SMAC ignores it
+    # while obs_all_health is on, and obs_all_health off is refused.
     if settings["step_mul"] is None:
         settings = {**settings, "step_mul": 8}
-    if not settings["obs_all_health"] and not settings["obs_own_health"]:
-        raise UserError("the simulator observes SMAC's default health features only; obs_own_health=False "
-                        "needs obs_all_health=False, which it does not support")
-    wrong = [f"{k}={v!r} (only {_FIXED[k]!r})" for k, v in settings.items()
-             if k in _FIXED and v != _FIXED[k]]
+    wrong = [f"{k}={v!r} (only {_FIXED[k]!r})" for k, v in settings.items() if v != _FIXED[k]]
     if wrong:
         raise UserError(f"the built-in simulator cannot honour {', '.join(wrong)}")
 
@@ -61,10 +57,9 @@ class StarCraft2Env:
                  reward_defeat=0, reward_negative_scale=0.5, reward_scale=True, reward_scale_rate=20,
                  replay_dir="", replay_prefix="", window_size_x=1920, window_size_y=1200, heuristic_ai=False,
                  heuristic_rest=False, debug=False):
-        settings = dict(locals())
-        del settings["self"], game_version, replay_dir, replay_prefix, window_size_x, window_size_y, debug
-        del heuristic_rest
-        _refuse_unsupported(settings)
+        # game_version, replays, window sizes, debug logging and heuristic_rest (which SMAC ignores without
+        # heuristic_ai) change nothing the simulator computes: accepted and ignored
+        _refuse_unsupported({k: v for k, v in locals().items() if k in _FIXED})
         self._seed = secrets.randbits(32) if seed is None else int(seed)
         self._battle = OneBattle(map_name, self._seed)
         info = self._battle.info
