@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import secrets
 
-
 from benchmark.envs.one_battle import OneBattle
 from benchmark.errors import UserError
 
