@@ -13,18 +13,29 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from benchmark.cli_params import attack_option_flags, nest, nonempty_path
+from benchmark.attacks import ATTACKS
+from benchmark.cli_params import PresetParam, attack_option_flags, csv_list, nest, nonempty_path
 from benchmark.config import ConfigNote, RunConfig, load_yaml_config, parse_override
+from benchmark.envs import BACKENDS
+from benchmark.envs.maps import MAPS
 from benchmark.errors import UserError
+from benchmark.launchers import LAUNCHERS
+from benchmark.methods import METHODS
 from benchmark.stopping import EXIT_CODE, Terminated, stop_on_sigterm
 
 console = Console(stderr=True)
 
 
-@click.group()
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="robust-qmix")
 def cli() -> None:
-    """Robustness of QMIX against state-adversarial attacks on SMAC."""
+    """Robustness of QMIX against state-adversarial attacks on SMAC.
+
+    \b
+    Quick start:
+      robust-qmix train --map 3m --steps 300000 --out runs/quickstart
+      robust-qmix evaluate runs/quickstart --attacks none,fgsm,pgd --eps 0.05 --episodes 128
+    """
 
 
 def default_run_dir(cfg: RunConfig) -> Path:
@@ -42,18 +53,23 @@ def build_config(config_file: Path | None, flags: dict[str, Any], overrides: tup
 
 
 @cli.command()
-@click.option("--map", "map_name", help="SMAC map, see `robust-qmix maps` [default: 3m].")
-@click.option("--method", help="Training method [default: vanilla].")
+@click.option("--map", "map_name", type=click.Choice(MAPS.names()), help="SMAC map, see `robust-qmix maps` [default: 3m].")
+@click.option("--method", type=click.Choice(METHODS.names()), help="Training method, see `robust-qmix methods` [default: vanilla].")
 @click.option("--train-eps", type=float, help="L-inf radius of training perturbations [default: 0].")
 @click.option("--seed", type=int, help="Random seed [default: 0].")
 @click.option("--steps", type=int, help="Environment steps to train for [default: 200000].")
-@click.option("--backend", help="sim (built-in simulator) or sc2 (StarCraft II) [default: sim].")
+@click.option("--backend", type=click.Choice(BACKENDS.names()), help="sim (built-in simulator) or sc2 (StarCraft II) [default: sim].")
 @click.option("--device", help="cpu, cuda, cuda:N or auto [default: cpu].")
 @click.option("--config", "config_file", type=click.Path(path_type=Path), help="YAML file of settings.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override any setting, e.g. qmix.lr=5e-4.")
 @click.option("--out", type=click.Path(), help="Run directory [default: runs/BACKEND/MAP/METHOD/epsE/seedS].", callback=nonempty_path)
 def train(map_name, method, train_eps, seed, steps, backend, device, config_file, overrides, out) -> None:
-    """Train QMIX (or a robust method); rerun on the same --out to resume."""
+    """Train QMIX (or a robust method); rerun on the same --out to resume.
+
+    \b
+    Example:
+      robust-qmix train --map 3m --method adv_train --train-eps 0.1 --steps 200000 --set method.attack_steps=3
+    """
     from benchmark.train import train as run_training
 
     flags = {
@@ -99,24 +115,12 @@ def _progress() -> Progress:
     )
 
 
-def _csv_list(kind: type):
-    def parse(ctx, param, value: str):
-        try:
-            values = [kind(v.strip()) for v in value.split(",") if v.strip()]
-        except ValueError:
-            raise click.BadParameter(f"expected a comma-separated list, got {value!r}") from None
-        if not values:
-            raise UserError(f"{param.opts[0]} must name at least one value")
-        return values
-
-    return parse
-
-
 @cli.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--episodes", type=int, default=32, show_default=True, help="Greedy test episodes per cell.")
-@click.option("--attacks", default="none", show_default=True, callback=_csv_list(str), help="Comma-separated attacks.")
-@click.option("--eps", "eps_values", default="0", show_default=True, callback=_csv_list(float), help="Comma-separated test eps.")
+@click.option("--attacks", default="none", show_default=True, callback=csv_list(str, ATTACKS.names()),
+              help=f"Comma-separated attacks, of {', '.join(ATTACKS.names())} (see `robust-qmix attacks`).")
+@click.option("--eps", "eps_values", default="0", show_default=True, callback=csv_list(float), help="Comma-separated test eps.")
 @click.option("--device", help="Device [default: the run's].")
 @attack_option_flags
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Set any attack setting, e.g. ppo.lr=1e-3 (see `robust-qmix attacks`).")
@@ -125,7 +129,12 @@ def evaluate(run_dir, episodes, attacks, eps_values, device, overrides, **flags)
 
     Learned attacks are trained against the run first and kept in RUN_DIR/adversaries for reuse; cells
     with non-default attack settings are recorded as e.g. pgd[victims=1], those of the best checkpoint as
-    e.g. pgd[model=best]. Each setting applies to the attacks that have it."""
+    e.g. pgd[model=best]. Each setting applies to the attacks that have it.
+
+    \b
+    Example:
+      robust-qmix evaluate runs/quickstart --attacks none,fgsm,pgd,atla --eps 0,0.05,0.1 --episodes 128
+    """
     from benchmark.evaluate import evaluate as run_evaluation
 
     options: dict[str, Any] = {}
@@ -143,7 +152,12 @@ def evaluate(run_dir, episodes, attacks, eps_values, device, overrides, **flags)
 
 @cli.command(name="maps")
 def maps_command() -> None:
-    """List the maps with their SMAC sizes."""
+    """List the maps with their SMAC sizes.
+
+    \b
+    Example:
+      robust-qmix maps
+    """
     from benchmark.envs.maps import MAPS, env_info
 
     table = Table()
@@ -157,9 +171,79 @@ def maps_command() -> None:
     Console().print(table)
 
 
+@cli.command(name="methods")
+def methods_command() -> None:
+    """List the training methods and their settings (`--set method.KEY=VALUE`).
+
+    \b
+    Example:
+      robust-qmix methods
+    """
+    methods = [(name, METHODS.get(name)) for name in METHODS.names()]
+    _print_plugins("method", [(name, _first_line(m.__doc__), m.config()) for name, m in methods])
+
+
+@cli.command(name="attacks")
+def attacks_command() -> None:
+    """List the test-time attacks and their settings (`evaluate` options, or `evaluate --set KEY=VALUE`).
+
+    \b
+    Example:
+      robust-qmix attacks
+    """
+    attacks = [(name, ATTACKS.get(name)) for name in ATTACKS.names()]
+    _print_plugins("attack", [(name, a.summary, a.config()) for name, a in attacks])
+
+
+def _print_plugins(kind: str, rows: list[tuple[str, str, Any]]) -> None:
+    """A listing of (name, what it is, its settings dataclass at its defaults)."""
+    from benchmark.cli_params import settings_text
+
+    table = Table(kind, "what it is", "settings (defaults)")
+    for name, summary, settings in rows:
+        table.add_row(name, summary, escape(settings_text(settings, skip=("name",))))
+    Console().print(table)
+
+
+@cli.command(name="presets")
+def presets_command() -> None:
+    """List the shipped presets (benchmark/presets/), for `sweep --preset NAME`.
+
+    \b
+    Example:
+      robust-qmix presets
+    """
+    from benchmark.sweep import PRESETS_DIR, preset_names
+
+    table = Table("preset", "what it is")
+    for name in preset_names():
+        table.add_row(name, escape(_preset_summary(PRESETS_DIR / f"{name}.yaml", name)))
+    Console().print(table)
+
+
+def _preset_summary(path: Path, name: str) -> str:
+    """The first sentence of the comment a preset file starts with (`# NAME: what it is. Why...`)."""
+    lines = []
+    for line in path.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line.lstrip("#").strip())
+    text = " ".join(lines).removeprefix(f"{name}:").strip()
+    return text.split(". ")[0].rstrip(".")
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "").strip().splitlines()[0] if text and text.strip() else ""
+
+
 @cli.command()
 def doctor() -> None:
-    """Report torch, CUDA, and StarCraft II / SMAC availability."""
+    """Report torch, CUDA, and StarCraft II / SMAC availability.
+
+    \b
+    Example:
+      robust-qmix doctor
+    """
     from benchmark.doctor import checks
 
     table = Table("check", "status", "detail")
@@ -173,34 +257,58 @@ def _launch_options(command):
     for option in reversed((
         click.option("--workers", type=int, default=1, show_default=True, help="Processes (run groups) run at once."),
         click.option("--group-size", type=int, default=0, show_default=True,
-                     help="Runs trained together in one process (same map and method); 0 = auto: up to 9 on CPU, 64 on CUDA."),
-        click.option("--launcher", default="local", show_default=True, help="local (process pool) or ray."),
+                     help="Runs trained together in one process (same map and method); 0 = auto: 1 on CPU, up to 64 on CUDA."),
+        click.option("--launcher", type=click.Choice(LAUNCHERS.names()), default="local", show_default=True, help="local (process pool) or ray."),
         click.option("--address", help="Ray cluster address [default: start a local one]."),
-        click.option("--backend", help="sim or sc2 [default: the preset's]."),
+        click.option("--backend", type=click.Choice(BACKENDS.names()), help="sim or sc2 [default: the preset's]."),
+        click.option("--seeds", callback=lambda ctx, param, value: value and csv_list(int)(ctx, param, value),
+                     help="Comma-separated seeds instead of the preset's, e.g. 0,1,2."),
+        click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+                     help="Add to the preset's settings (every run), e.g. qmix.lr=5e-4."),
     )):  # fmt: skip
         command = option(command)
     return command
 
 
 @cli.command()
-@click.option("--preset", required=True, help="A preset name (see benchmark/presets/) or a YAML file.")
+@click.option("--preset", required=True, type=PresetParam(), help="A preset (see `robust-qmix presets`) or a YAML file.")
 @click.option("--out", type=click.Path(), help="Root of the sweep's runs [default: runs/sweeps/PRESET].", callback=nonempty_path)
 @_launch_options
 @click.option("--cpus-per-run", type=float, default=1.0, show_default=True, help="CPUs a Ray task reserves.")
 @click.option("--gpus-per-run", type=float, default=0.0, show_default=True, help="GPUs (or a share) a Ray task reserves.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
-def sweep(preset, out, workers, group_size, launcher, address, backend, cpus_per_run, gpus_per_run, dry_run) -> None:
-    """Train and evaluate a preset's grid; finished cells are skipped, interrupted ones resumed."""
-    from benchmark.launchers import LAUNCHERS, LaunchOptions
-    from benchmark.sweep import load_preset, plan
+def sweep(preset, out, workers, group_size, launcher, address, backend, seeds, overrides, cpus_per_run, gpus_per_run, dry_run) -> None:
+    """Train and evaluate a preset's grid; finished cells are skipped, interrupted ones resumed.
 
-    spec = load_preset(preset)
+    \b
+    Example:
+      robust-qmix sweep --preset smoke --workers 2 --seeds 0,1 --set train.test_episodes=16 --dry-run
+    """
+    from benchmark.launchers import LaunchOptions
+    from benchmark.sweep import plan
+
+    spec = _preset(preset, seeds, overrides)
     options = LaunchOptions(
         workers=workers, address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run, group_size=group_size
     )
     launch = LAUNCHERS.get(launcher)
     root = out or Path("runs") / "sweeps" / spec.name
     run_plan(spec.name, root, plan(spec, root, backend), launch, options, dry_run)
+
+
+def _preset(name_or_path: str, seeds: list[int] | None, overrides: tuple[str, ...]):
+    """The preset, with --seeds instead of its seeds and --set added to its settings (checked as its own are)."""
+    import dataclasses
+
+    from benchmark.sweep import load_preset
+
+    spec = load_preset(name_or_path)
+    changes: dict[str, Any] = {}
+    if seeds:
+        changes["seeds"] = tuple(dict.fromkeys(seeds))
+    if overrides:
+        changes["settings"] = {**spec.settings, **dict(parse_override(text) for text in overrides)}
+    return dataclasses.replace(spec, **changes) if changes else spec
 
 
 def run_plan(name: str, root: Path, cells: list, launch, options, dry_run: bool = False) -> None:
@@ -257,27 +365,28 @@ def _progress_cells() -> Progress:
 
 
 @cli.command()
-@click.option("--preset", default="ci", show_default=True, help="The preset to run (a name or a YAML file).")
+@click.option("--preset", default="ci", show_default=True, type=PresetParam(), help="The preset to run (a name or a YAML file).")
 @click.option("--baseline", required=True, type=click.Path(dir_okay=False, path_type=Path), help="A report summary.csv, e.g. reports/baselines/ci.csv.")
 @click.option("--out", type=click.Path(file_okay=False), help="Keep the runs here; finished ones are reused [default: a temporary folder].", callback=nonempty_path)
 @click.option("--update", is_flag=True, help="Write the runs' summary as the new baseline instead of failing.")
 @_launch_options
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a setting of every run, e.g. qmix.lr=0.")
-def regress(preset, baseline, out, update, workers, group_size, launcher, address, backend, overrides) -> None:
+def regress(preset, baseline, out, update, workers, group_size, launcher, address, backend, seeds, overrides) -> None:
     """Run a preset's sweep and exit 1 if any cell wins significantly less often than in BASELINE.
 
     The test: one-sided Fisher exact per cell on wins pooled over seeds, Holm-adjusted, alpha 0.01
-    (benchmark/regress.py explains the choice)."""
-    import dataclasses
+    (benchmark/regress.py explains the choice).
+
+    \b
+    Example:
+      robust-qmix regress --preset ci --baseline reports/baselines/ci.csv --workers 2
+    """
     import tempfile
 
     from benchmark import regress as gate
-    from benchmark.launchers import LAUNCHERS, LaunchOptions
-    from benchmark.sweep import load_preset, plan
+    from benchmark.launchers import LaunchOptions
+    from benchmark.sweep import plan
 
-    spec = load_preset(preset)
-    if overrides:
-        spec = dataclasses.replace(spec, settings={**spec.settings, **dict(parse_override(text) for text in overrides)})
+    spec = _preset(preset, seeds, overrides)
     old = gate.load_baseline(baseline) if baseline.exists() or not update else None  # fail before the sweep
     launch, options = LAUNCHERS.get(launcher), LaunchOptions(workers=workers, address=address, group_size=group_size)
     with tempfile.TemporaryDirectory(prefix="regress-") as scratch:
@@ -304,7 +413,13 @@ def export(runs, out) -> None:
     """Copy finished RUNS (run directories or sweep roots) without their resume state (last.pt).
 
     Each lands in OUT/BACKEND/MAP/METHOD/epsE/seedS with config.yaml, manifest.json, train.csv, eval.csv
-    and checkpoints/model.pt: enough to evaluate and report, not to train further."""
+    and its models as safetensors (checkpoints/model.safetensors and .json, best too where it exists):
+    enough to evaluate and report, not to train further.
+
+    \b
+    Example:
+      robust-qmix export runs/sweeps/faithful --out checkpoints
+    """
     from benchmark.export import export_runs
 
     copies = export_runs(list(runs), out, lambda message: console.print(f"[yellow]warning:[/] {escape(message)}", highlight=False))
@@ -324,7 +439,7 @@ def main() -> None:
     stop_on_sigterm()
     warnings.showwarning = _show_warning
     try:
-        cli.main(standalone_mode=False)
+        cli.main(prog_name="robust-qmix", standalone_mode=False)
     except UserError as err:
         fail(str(err))
     except OSError as err:  # a full disk, a read-only or vanished folder: the system's reason and the path
@@ -332,9 +447,10 @@ def main() -> None:
     except click.exceptions.Abort:
         console.print("interrupted; run the same command again to resume")
         sys.exit(130)
+    except click.UsageError as err:  # a bad option or value: one line, and where the accepted ones are listed
+        fail(f"{err.format_message()} (see `{err.ctx.command_path} --help`)" if err.ctx else err.format_message(), err.exit_code)
     except click.ClickException as err:
-        err.show()
-        sys.exit(err.exit_code)
+        fail(err.format_message(), err.exit_code)
     except KeyboardInterrupt:
         console.print("interrupted; run the same command again to resume")
         sys.exit(130)
@@ -354,9 +470,9 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 _default_show_warning = warnings.showwarning
 
 
-def fail(message: str) -> None:
+def fail(message: str, code: int = 1) -> None:
     console.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    sys.exit(1)
+    sys.exit(code)
 
 
 def os_error_line(err: OSError) -> str:

@@ -54,3 +54,54 @@ def nest(options: dict[str, Any], dotted: str, value: Any) -> None:
         if not isinstance(options, dict):
             raise UserError(f"attack setting {dotted!r}: {part} is not a section")
     options[key] = value
+
+
+class PresetParam(click.Choice):
+    """A shipped preset's name (listed by `--help`), or the path of a preset YAML file."""
+
+    name = "preset"
+
+    def __init__(self) -> None:
+        from benchmark.sweep import preset_names
+
+        super().__init__(preset_names())
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:
+        return f"[{'|'.join(self.choices)}|FILE.yaml]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and (value.endswith((".yaml", ".yml")) or Path(value).is_file()):
+            return value
+        return super().convert(value, param, ctx)
+
+
+def csv_list(kind: type, names: list[str] | None = None):
+    """A callback for a comma-separated option: values of `kind`, each one of `names` if given, at least one."""
+
+    def parse(ctx: click.Context, param: click.Parameter, value: str) -> list:
+        try:
+            values = [kind(v.strip()) for v in value.split(",") if v.strip()]
+        except ValueError:
+            raise click.BadParameter(f"expected a comma-separated list, got {value!r}") from None
+        unknown = [v for v in values if names is not None and v not in names]
+        if unknown:
+            raise click.BadParameter(f"{unknown[0]!r} is not one of {', '.join(names)}")
+        if not values:
+            raise UserError(f"{param.opts[0]} must name at least one value")
+        return values
+
+    return parse
+
+
+def settings_text(settings: Any, skip: tuple[str, ...] = (), prefix: str = "") -> str:
+    """`key=default` for each field of a settings dataclass, nested ones as `section.key=default`."""
+    parts = []
+    for f in dataclasses.fields(settings):
+        value = getattr(settings, f.name)
+        if f.name in skip:
+            continue
+        if dataclasses.is_dataclass(value):
+            parts.append(settings_text(value, prefix=f"{prefix}{f.name}."))
+        else:
+            parts.append(f"{prefix}{f.name}={str(value).lower() if isinstance(value, bool) else value}")
+    return ", ".join(parts)

@@ -60,7 +60,7 @@ def test_a_bad_preset_is_refused_with_one_line(tmp_path, changes, message):
 
 def test_unknown_preset_prints_one_line_and_exits_1(tmp_path):
     done = cli("sweep", "--preset", "nope", "--out", str(tmp_path / "root"))
-    assert done.returncode == 1 and "unknown preset 'nope'; known:" in done.stderr and "smoke" in done.stderr
+    assert done.returncode == 2 and "'nope' is not one of" in done.stderr and "smoke" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "root").exists()
 
 

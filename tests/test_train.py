@@ -75,8 +75,8 @@ def test_a_finished_run_is_not_trained_again(reference):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--map", "4m"], "unknown map '4m'"),
-        (["--method", "magic"], "unknown method 'magic'"),
+        (["--map", "4m"], "'4m' is not one of '2m_vs_1z', '3m'"),
+        (["--method", "magic"], "'magic' is not one of 'vanilla'"),
         (["--steps", "-5"], "train.steps must be >= 0"),
         (["--train-eps", "2"], "train_eps must be in [0, 1]"),
         (["--set", "qmix.nope=1"], "unknown config key"),

@@ -24,7 +24,12 @@ _stderr = Console(stderr=True)
 )
 @click.option("--reps", type=int, default=DEFAULT_REPS, show_default=True, help="Bootstrap resamples per confidence interval.")
 def report(runs: tuple[Path, ...], out: Path, baseline: Path | None, reps: int) -> None:
-    """Summarise RUNS (run directories or sweep roots) into tables, figures, report.html and report.pdf."""
+    """Summarise RUNS (run directories or sweep roots) into tables, figures, report.html and report.pdf.
+
+    \b
+    Example:
+      robust-qmix report runs/sweeps/faithful --out reports/faithful --baseline reports/results/summary.csv
+    """
     from benchmark.report.build import build_report  # the plotting stack loads only when a report is made
 
     def warn(message: str) -> None:

@@ -1,0 +1,5 @@
+"""`python -m benchmark`: the `robust-qmix` command line."""
+
+from benchmark.cli import main
+
+main()
