@@ -229,7 +229,8 @@ RESUMABLE_KEYS = ("train.steps", "train.tensorboard")
 
 def same_experiment(stored: RunConfig, cfg: RunConfig) -> bool:
     """`cfg` continues the run `stored` describes (they differ at most in RESUMABLE_KEYS)."""
-    return stored.with_overrides({k: getattr(cfg.train, k.split(".")[1]) for k in RESUMABLE_KEYS}) == cfg
+    values = cfg.to_dict()
+    return stored.with_overrides({k: values[k.split(".")[0]][k.split(".")[1]] for k in RESUMABLE_KEYS}) == cfg
 
 
 class ConfigNote(UserWarning):
@@ -255,8 +256,8 @@ def build(cls: type, data: Any, prefix: str = "") -> Any:
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
-    hint = f" (method {data.get('name', MethodConfig.name)} has no such setting)" if issubclass(cls, MethodConfig) else ""
-    require(not unknown, f"unknown config key(s): {', '.join(prefix + k for k in unknown)}{hint}")
+    note = f" (method {data.get('name', MethodConfig.name)} has no such setting)" if issubclass(cls, MethodConfig) else ""
+    require(not unknown, f"unknown config key(s): {', '.join(prefix + k for k in unknown)}{note}")
     kwargs = {}
     for name in data:
         hint = hints[name]
@@ -288,7 +289,7 @@ def _migrated(data: Any) -> tuple[Any, list[str]]:
             method["adversary"] = ppo
         else:
             dropped.append("adversary")
-    for key in sorted(set(method) & LEGACY_METHOD_KEYS - fields):
+    for key in sorted((set(method) & LEGACY_METHOD_KEYS) - fields):
         del method[key]
         dropped.append(f"method.{key}")
     return data, dropped
