@@ -25,14 +25,9 @@ def attack_option_flags(command):
     """One `evaluate` option per attack setting (the fields of the attacks' settings dataclasses, whose
     metadata gives each its flag and help), so that a new setting is an option by itself. Nested settings
     (a learned attack's `ppo`) are reached with --set."""
-    from benchmark.attacks import ATTACKS
+    from benchmark.attacks import option_fields
 
-    seen: dict[str, dataclasses.Field] = {}
-    for name in ATTACKS:
-        for f in dataclasses.fields(ATTACKS.get(name).config):
-            if f.metadata.get("help") and f.name not in seen:
-                seen[f.name] = f
-    for f in reversed(seen.values()):
+    for f in reversed([f for f in option_fields() if f.metadata.get("help")]):
         command = _flag(f)(command)
     return command
 

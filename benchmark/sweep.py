@@ -175,10 +175,9 @@ def _validate(p: Preset) -> None:
 
 def attack_option_names() -> tuple[str, ...]:
     """The attack settings a preset's `eval` may set (`model` is its `models` list)."""
-    from benchmark.attacks import ATTACKS
+    from benchmark.attacks import option_fields
 
-    names = dict.fromkeys(f.name for a in ATTACKS for f in dataclasses.fields(ATTACKS.get(a).config))
-    return tuple(n for n in names if n != "model")
+    return tuple(f.name for f in option_fields() if f.name != "model")
 
 
 def settings_for(settings: dict[str, Any], method: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ each attacked agent's observation. Adding an attack is one module plus one line 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import Field, dataclass, fields
 from typing import Any
 
 from benchmark.attacks.ball import VictimSelector
@@ -61,9 +61,18 @@ def attack_settings(name: str, options: Mapping[str, Any]) -> AttackConfig:
     return build(cls, {k: v for k, v in options.items() if k in own})
 
 
+def option_fields() -> list[Field]:
+    """Every attack's settings fields, each name once, in registry order: the evaluation options there are."""
+    found: dict[str, Field] = {}
+    for name in ATTACKS:
+        for f in fields(ATTACKS.get(name).config):
+            found.setdefault(f.name, f)
+    return list(found.values())
+
+
 def check_options(options: Mapping[str, Any]) -> None:
     """Refuse an option that no attack has (a typo would otherwise change nothing, silently)."""
-    known = {f.name for name in ATTACKS for f in fields(ATTACKS.get(name).config)}
+    known = {f.name for f in option_fields()}
     unknown = sorted(set(options) - known)
     require(not unknown, f"unknown attack option(s): {', '.join(unknown)}; known: {', '.join(sorted(known))}")
 
@@ -93,4 +102,4 @@ def _text(value: object) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-__all__ = ["ATTACKS", "Attack", "AttackContext", "AttackFactory", "attack_label", "attack_settings", "check_options"]
+__all__ = ["ATTACKS", "Attack", "AttackContext", "AttackFactory", "attack_label", "attack_settings", "check_options", "option_fields"]
