@@ -12,7 +12,7 @@ from benchmark.train import train
 
 pytestmark = pytest.mark.slow
 
-BUDGET_3M = 400_000
+BUDGET_3M = 300_000  # the quick start's budget (README: 0.96 greedy on 128 battles with this seed)
 
 
 def test_vanilla_qmix_learns_3m(tmp_path):
