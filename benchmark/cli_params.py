@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from benchmark.attacks.settings import value_text
 from benchmark.errors import UserError
 
 
@@ -34,7 +35,7 @@ def attack_option_flags(command):
 
 def _flag(f: dataclasses.Field):
     flag = "--" + (f.metadata.get("flag") or f.name.replace("_", "-"))
-    help = f"{f.metadata['help']} [default: {str(f.default).lower() if isinstance(f.default, bool) else f.default}]"
+    help = f"{f.metadata['help']} [default: {value_text(f.default)}]"
     if isinstance(f.default, bool):
         return click.option(f"{flag}/--no-{flag[2:]}", f.name, default=None, help=help)
     kind = click.Choice(f.metadata["choices"]) if "choices" in f.metadata else type(f.default)
@@ -98,5 +99,5 @@ def settings_text(settings: Any, skip: tuple[str, ...] = (), prefix: str = "") -
         if dataclasses.is_dataclass(value):
             parts.append(settings_text(value, prefix=f"{prefix}{f.name}."))
         else:
-            parts.append(f"{prefix}{f.name}={str(value).lower() if isinstance(value, bool) else value}")
+            parts.append(f"{prefix}{f.name}={value_text(value)}")
     return ", ".join(parts)

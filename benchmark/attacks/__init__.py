@@ -17,7 +17,7 @@ from benchmark.attacks.context import AttackContext, AttackFactory
 from benchmark.attacks.gradient import GradientAttack, step_perturb
 from benchmark.attacks.learned import learned_perturb
 from benchmark.attacks.noise import noise_perturb
-from benchmark.attacks.settings import AttackConfig, BallConfig, LearnedConfig, PaadAttackConfig, PGDConfig, label_fields
+from benchmark.attacks.settings import AttackConfig, BallConfig, LearnedConfig, PaadAttackConfig, PGDConfig, label_fields, value_text
 from benchmark.config import build, require
 from benchmark.registry import Registry
 from benchmark.runner import Perturb
@@ -94,12 +94,8 @@ def _changed(settings: Any, defaults: Any, prefix: str) -> list[str]:
         if hasattr(value, "__dataclass_fields__"):
             out += _changed(value, default, f"{prefix}{f.name}.")
         else:
-            out.append(f"{prefix}{f.name}={_text(value)}")
+            out.append(f"{prefix}{f.name}={value_text(value)}")
     return out
-
-
-def _text(value: object) -> str:
-    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 __all__ = ["ATTACKS", "Attack", "AttackContext", "AttackFactory", "attack_label", "attack_settings", "check_options", "option_fields"]

@@ -75,6 +75,11 @@ class PaadAttackConfig(PGDConfig, LearnedConfig):
     """PA-AD: a learned director whose chosen direction a PGD actor realises inside the ball."""
 
 
+def value_text(value: object) -> str:
+    """A setting's value as the command line and YAML write it (booleans as true/false)."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def label_fields(cls: type) -> list[dataclasses.Field]:
     """A settings class's fields, each class's own before its bases' (in method resolution order): the
     order an evaluation cell's label names them in."""
