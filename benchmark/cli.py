@@ -14,8 +14,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from benchmark.attacks import ATTACKS
-from benchmark.cli_params import PresetParam, attack_option_flags, csv_list, nest, nonempty_path
-from benchmark.config import ConfigNote, RunConfig, load_yaml_config, parse_override
+from benchmark.cli_params import PresetParam, attack_list, attack_option_flags, csv_list, nonempty_path
+from benchmark.config import ConfigNote, RunConfig, load_yaml_config, nest, parse_override
 from benchmark.envs import BACKENDS
 from benchmark.envs.maps import MAPS
 from benchmark.errors import UserError
@@ -118,8 +118,9 @@ def _progress() -> Progress:
 @cli.command()
 @click.argument("run_dir", type=click.Path(path_type=Path))
 @click.option("--episodes", type=int, default=32, show_default=True, help="Greedy test episodes per cell.")
-@click.option("--attacks", default="none", show_default=True, callback=csv_list(str, ATTACKS.names()),
-              help=f"Comma-separated attacks, of {', '.join(ATTACKS.names())} (see `robust-qmix attacks`).")
+@click.option("--attacks", default="none", show_default=True, callback=attack_list,
+              help=f"Comma-separated attacks, of {', '.join(ATTACKS.names())} (see `robust-qmix attacks`); "
+              "name[key=value,...] gives one its own settings, e.g. pgd[steps=30].")
 @click.option("--eps", "eps_values", default="0", show_default=True, callback=csv_list(float), help="Comma-separated test eps.")
 @click.option("--device", help="Device [default: the run's].")
 @attack_option_flags
@@ -129,7 +130,8 @@ def evaluate(run_dir, episodes, attacks, eps_values, device, overrides, **flags)
 
     Learned attacks are trained against the run first and kept in RUN_DIR/adversaries for reuse; cells
     with non-default attack settings are recorded as e.g. pgd[victims=1], those of the best checkpoint as
-    e.g. pgd[model=best]. Each setting applies to the attacks that have it.
+    e.g. pgd[model=best]. Each setting applies to the attacks that have it; settings in brackets apply to
+    that attack alone, so --attacks pgd,pgd[steps=30] evaluates PGD-10 and PGD-30.
 
     \b
     Example:
@@ -276,18 +278,29 @@ def _launch_options(command):
 @_launch_options
 @click.option("--cpus-per-run", type=float, default=1.0, show_default=True, help="CPUs a Ray task reserves.")
 @click.option("--gpus-per-run", type=float, default=0.0, show_default=True, help="GPUs (or a share) a Ray task reserves.")
+@click.option("--maps", "only_maps", callback=lambda ctx, param, value: value and csv_list(str)(ctx, param, value),
+              help="Comma-separated maps of the preset to run, instead of all of them.")
+@click.option("--methods", "only_methods", callback=lambda ctx, param, value: value and csv_list(str)(ctx, param, value),
+              help="Comma-separated methods of the preset to run, instead of all of them.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
-def sweep(preset, out, workers, group_size, launcher, address, backend, seeds, overrides, cpus_per_run, gpus_per_run, dry_run) -> None:
+def sweep(preset, out, workers, group_size, launcher, address, backend, seeds, overrides, cpus_per_run, gpus_per_run,
+          only_maps, only_methods, dry_run) -> None:
     """Train and evaluate a preset's grid; finished cells are skipped, interrupted ones resumed.
+
+    --maps and --methods run part of the grid (vanilla everywhere first, say); the same --out later runs
+    the rest without redoing it.
 
     \b
     Example:
       robust-qmix sweep --preset smoke --workers 2 --seeds 0,1 --set train.test_episodes=16 --dry-run
+      robust-qmix sweep --preset validation --methods vanilla --workers 2
     """
     from benchmark.launchers import LaunchOptions
-    from benchmark.sweep import plan
+    from benchmark.sweep import plan, subgrid
 
     spec = _preset(preset, seeds, overrides)
+    if only_maps or only_methods:
+        spec = subgrid(spec, only_maps, only_methods)
     options = LaunchOptions(
         workers=workers, address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run, group_size=group_size
     )

@@ -42,16 +42,6 @@ def _flag(f: dataclasses.Field):
     return click.option(flag, f.name, type=kind, help=help)
 
 
-def nest(options: dict[str, Any], dotted: str, value: Any) -> None:
-    """options["a"]["b"] = value for "a.b" (attack settings given on the command line)."""
-    *path, key = dotted.split(".")
-    for part in path:
-        options = options.setdefault(part, {})
-        if not isinstance(options, dict):
-            raise UserError(f"attack setting {dotted!r}: {part} is not a section")
-    options[key] = value
-
-
 class PresetParam(click.Choice):
     """A shipped preset's name (listed by `--help`), or the path of a preset YAML file."""
 
@@ -87,6 +77,24 @@ def csv_list(kind: type, names: list[str] | None = None):
         return values
 
     return parse
+
+
+def attack_list(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
+    """A callback for --attacks: comma-separated attacks, each a name or name[key=value,...]."""
+    from benchmark.attacks import ATTACKS, attack_settings, split_attacks
+
+    specs = split_attacks(value)
+    if not specs:
+        raise UserError(f"{param.opts[0]} must name at least one value")
+    for spec in specs:
+        name = spec.partition("[")[0].strip()
+        if name not in ATTACKS.names():  # worded as every other choice option's
+            raise click.BadParameter(f"{name!r} is not one of {', '.join(ATTACKS.names())}")
+        try:
+            attack_settings(spec, {})
+        except UserError as err:
+            raise click.BadParameter(str(err)) from None
+    return specs
 
 
 def settings_text(settings: Any, skip: tuple[str, ...] = (), prefix: str = "") -> str:

@@ -246,6 +246,16 @@ def set_dotted(data: dict[str, Any], dotted: str, value: Any, hint: str = "") ->
     data[key] = value
 
 
+def nest(options: dict[str, Any], dotted: str, value: Any) -> None:
+    """options["a"]["b"] = value for "a.b", making sections as needed (attack settings given as dotted keys)."""
+    *path, key = dotted.split(".")
+    for part in path:
+        options = options.setdefault(part, {})
+        if not isinstance(options, dict):
+            raise UserError(f"attack setting {dotted!r}: {part} is not a section")
+    options[key] = value
+
+
 def build(cls: type, data: Any, prefix: str = "") -> Any:
     """The dataclass `cls` from a nested mapping, values coerced to the fields' types; a MethodConfig field
     becomes the subclass of the method its `name` names."""

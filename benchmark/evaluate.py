@@ -11,7 +11,7 @@ import pandas as pd
 import torch
 
 from benchmark import model_files
-from benchmark.attacks import ATTACKS, AttackContext, attack_label, attack_settings, check_options
+from benchmark.attacks import ATTACKS, AttackContext, attack_cells, attack_label, check_options
 from benchmark.attacks.settings import AttackConfig
 from benchmark.config import RunConfig, load_run_config
 from benchmark.device import configure_threads, resolve_device
@@ -64,6 +64,7 @@ def evaluate(
 ) -> list[dict]:
     """Run every (attack, eps) cell not yet in eval.csv and append its row; returns the new rows.
 
+    `attacks`: names, or name[key=value,...] for an attack with settings of its own (`pgd[steps=30]`).
     `options`: attack settings by field name (attacks/settings.py; nested for `ppo`), each applied to the
     attacks that have it. A cell run with non-default settings is recorded under a label naming them
     (attack_label). The run's lock is held throughout, so a second evaluation of the same run is refused
@@ -75,7 +76,7 @@ def evaluate(
     if not attacks or not eps_values:
         raise UserError("name at least one attack and one test eps")
     check_options(options)
-    settings = {name: attack_settings(name, options) for name in attacks}
+    cells = attack_cells(attacks, options)
     bad = [e for e in eps_values if not 0 <= e <= 1]
     if bad:
         raise UserError(f"test eps must be in [0, 1], got {bad[0]}")
@@ -83,27 +84,27 @@ def evaluate(
     if not (run_dir / CONFIG_FILE).is_file():
         raise UserError(f"{run_dir} is not a run directory (no {CONFIG_FILE})")
     with run_lock(run_dir):
-        return _evaluate_locked(run_dir, episodes, eps_values, device_name, settings)
+        return _evaluate_locked(run_dir, episodes, eps_values, device_name, cells)
 
 
 def _evaluate_locked(
-    run_dir: Path, episodes: int, eps_values: list[float], device_name: str | None, settings: dict[str, AttackConfig]
+    run_dir: Path, episodes: int, eps_values: list[float], device_name: str | None, cells: dict[str, tuple[str, AttackConfig]]
 ) -> list[dict]:
     cfg = load_run_config(run_dir / CONFIG_FILE)
     device = resolve_device(device_name or cfg.train.device)
-    models = {s.model for s in settings.values()}  # every attack has `model`, from the same options
-    mac = _load_agents(cfg, run_dir, device, models.pop())
+    settings = [s for _, s in cells.values()]
+    mac = _load_agents(cfg, run_dir, device, settings[0].model)
     configure_threads(cfg.train.threads)
-    victims = max(getattr(s, "victims", 0) for s in settings.values())
+    victims = max(getattr(s, "victims", 0) for s in settings)
     if victims > mac.info.n_agents:
         raise UserError(f"--victims must be at most the map's {mac.info.n_agents} agents, got {victims}")
     claim_for_model(run_dir, model_identity(run_dir))
     _drop_incomplete_rows(run_dir)
     done = done_cells(run_dir)
     new_rows = []
-    for name, options in settings.items():
+    for label, (name, options) in cells.items():
         for eps in eps_values:
-            if (attack_label(name, options), eps) in done:
+            if (label, eps) in done:
                 continue
             row = evaluate_cell(cfg, mac, name, eps, episodes, device, run_dir, options)
             new_rows.append(row)

@@ -11,7 +11,8 @@ API (used by `robust-qmix sweep`, the launchers in benchmark/launchers/ and `reg
   reads `benchmark/presets/NAME.yaml` or a YAML file; `preset_names()` lists the shipped ones (in
   `PRESETS_DIR`).
 - `Cell` (frozen): run_dir (ROOT/backend/map/method/eps{E:g}/seed{S}), config (RunConfig), attacks, eps,
-  episodes, options, models. `plan(preset, root, backend=None) -> list[Cell]`, in a fixed order.
+  episodes, options, models. `plan(preset, root, backend=None) -> list[Cell]`, in a fixed order;
+  `subgrid(preset, maps, methods)`: the part of a preset on some of its maps and methods.
 - `cell_done(cell)`: trained to its steps and every evaluation cell in eval.csv.
 - `run_cell(cell) -> CellResult`: picklable, safe in a fresh (spawned) process. It never raises for the
   cell's own failure: the result then carries `error` (one line), so one bad cell cannot stop a sweep.
@@ -25,6 +26,7 @@ import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import yaml
@@ -140,7 +142,7 @@ def preset_from_dict(name: str, data: Any) -> Preset:
 
 
 def _validate(p: Preset) -> None:
-    from benchmark.attacks import ATTACKS, attack_settings
+    from benchmark.attacks import attack_cells, parse_attack
     from benchmark.envs.maps import MAPS
     from benchmark.methods import METHODS
 
@@ -150,8 +152,8 @@ def _validate(p: Preset) -> None:
     _require(bool(p.attacks and p.eps), f"{where}: eval.attacks and eval.eps must not be empty")
     for name in p.maps:
         MAPS.get(name)
-    for name in p.attacks:
-        ATTACKS.get(name)
+    for spec in p.attacks:
+        parse_attack(spec)
     for method, levels in p.methods:
         METHODS.get(method)
         _require(bool(levels), f"{where}: method {method} has no train eps")
@@ -169,8 +171,22 @@ def _validate(p: Preset) -> None:
     _require(not unused, f"{where}: no method of the preset has the setting(s) {', '.join(unused)}")
     _require(bool(p.models), f"{where}: eval.models must not be empty")
     for model in p.models:
-        for attack in p.attacks:
-            attack_settings(attack, {**p.options, "model": model})
+        attack_cells(p.attacks, {**p.options, "model": model})
+
+
+def subgrid(preset: Preset, maps: Sequence[str] | None = None, methods: Sequence[str] | None = None) -> Preset:
+    """The part of `preset` on these of its maps and methods (None: all); the cells kept are the preset's own,
+    so a later sweep of the whole preset into the same root finds them done."""
+    have_maps, have_methods = preset.maps, tuple(m for m, _ in preset.methods)
+    for kind, asked, have in (("map", maps, have_maps), ("method", methods, have_methods)):
+        alien = [x for x in asked or () if x not in have]
+        _require(not alien, f"preset {preset.name} has no {kind} {alien[0] if alien else ''}; it has {', '.join(have)}")
+    kept = tuple((m, levels) for m, levels in preset.methods if methods is None or m in methods)
+    # A setting only the dropped methods have changes none of the kept cells.
+    settings = {k: v for k, v in preset.settings.items() if any(settings_for({k: v}, m) for m, _ in kept)}
+    return dataclasses.replace(
+        preset, maps=tuple(m for m in have_maps if maps is None or m in maps), methods=kept, settings=settings
+    )
 
 
 def attack_option_names() -> tuple[str, ...]:
@@ -263,11 +279,11 @@ def cell_trained(cell: Cell) -> bool:
 
 
 def missing_evaluations(cell: Cell) -> list[tuple[str, float]]:
-    from benchmark.attacks import attack_label, attack_settings
+    from benchmark.attacks import attack_cells
     from benchmark.eval_records import done_cells
 
     done = done_cells(cell.run_dir)
-    labels = [attack_label(a, attack_settings(a, options)) for options in cell.attack_options for a in cell.attacks]
+    labels = [label for options in cell.attack_options for label in attack_cells(cell.attacks, options)]
     return [(label, e) for label in labels for e in cell.eps if (label, e) not in done]
 
 

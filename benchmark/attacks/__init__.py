@@ -8,7 +8,8 @@ each attacked agent's observation. Adding an attack is one module plus one line 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import Field, dataclass, fields
 from typing import Any
 
@@ -18,7 +19,7 @@ from benchmark.attacks.gradient import GradientAttack, step_perturb
 from benchmark.attacks.learned import learned_perturb
 from benchmark.attacks.noise import noise_perturb
 from benchmark.attacks.settings import AttackConfig, BallConfig, LearnedConfig, PaadAttackConfig, PGDConfig, label_fields, value_text
-from benchmark.config import build, require
+from benchmark.config import build, nest, parse_override, require
 from benchmark.registry import Registry
 from benchmark.runner import Perturb
 
@@ -53,12 +54,52 @@ ATTACKS.add("atla", Attack(lambda ctx: learned_perturb("atla", ctx), LearnedConf
 ATTACKS.add("paad", Attack(lambda ctx: learned_perturb("paad", ctx), PaadAttackConfig, "PA-AD: a learned director and a PGD actor, trained against the run"))
 
 
-def attack_settings(name: str, options: Mapping[str, Any]) -> AttackConfig:
-    """Attack `name`'s settings from evaluation options (a nested mapping such as {"victims": 1,
-    "ppo": {"lr": 1e-3}}): the options this attack does not have are left out, as they do not change it."""
+def parse_attack(spec: str) -> tuple[str, dict[str, Any]]:
+    """An attack as a grid names it: its name, optionally with its own settings in eval.csv's label form,
+    `pgd[steps=30]` or `paad[steps=30,ppo.lr=1e-3]` -> ("pgd", {"steps": 30}), values read as YAML scalars.
+    This is how one grid holds two variants of one attack (PGD-10 and PGD-30)."""
+    name, bracket, rest = spec.strip().partition("[")
+    ATTACKS.get(name.strip())
+    own: dict[str, Any] = {}
+    if bracket:
+        require(rest.endswith("]") and "[" not in rest, f"attack {spec!r} must look like name[key=value,...]")
+        for item in filter(None, (part.strip() for part in rest[:-1].split(","))):
+            nest(own, *parse_override(item))
+    return name.strip(), own
+
+
+def split_attacks(text: str) -> list[str]:
+    """`none,pgd[steps=30,victims=1],fgsm` -> its three attacks: commas inside brackets belong to a setting."""
+    return [part.strip() for part in re.split(r",(?![^\[]*\])", text) if part.strip()]
+
+
+def attack_settings(spec: str, options: Mapping[str, Any]) -> AttackConfig:
+    """The settings of attack `spec` (a name, or name[key=value,...]) from evaluation options (a nested
+    mapping such as {"victims": 1, "ppo": {"lr": 1e-3}}), the spec's own settings over them; the options
+    this attack does not have are left out, as they do not change it, but a spec's own must be its."""
+    name, own = parse_attack(spec)
     cls = ATTACKS.get(name).config
-    own = {f.name for f in fields(cls)}
-    return build(cls, {k: v for k, v in options.items() if k in own})
+    known = {f.name for f in fields(cls)}
+    alien = sorted(set(own) - known)
+    require(not alien, f"attack {spec!r}: {name} has no setting(s) {', '.join(alien)}; it has {', '.join(sorted(known))}")
+    merged = {k: v for k, v in options.items() if k in known}
+    for key, value in own.items():
+        base = merged.get(key)
+        merged[key] = {**base, **value} if isinstance(value, dict) and isinstance(base, dict) else value
+    return build(cls, merged)
+
+
+def attack_cells(attacks: Iterable[str], options: Mapping[str, Any]) -> dict[str, tuple[str, AttackConfig]]:
+    """label -> (attack name, settings) for each attack (a name or name[key=value,...]) under `options`; two
+    specs that come to the same settings are one cell. All of them test one checkpoint."""
+    cells = {}
+    for spec in attacks:
+        name, _ = parse_attack(spec)
+        settings = attack_settings(spec, options)
+        cells.setdefault(attack_label(name, settings), (name, settings))
+    models = sorted({s.model for _, s in cells.values()})
+    require(len(models) == 1, f"one evaluation tests one checkpoint, but the attacks ask for {', '.join(models)}")
+    return cells
 
 
 def option_fields() -> list[Field]:
@@ -98,4 +139,7 @@ def _changed(settings: Any, defaults: Any, prefix: str) -> list[str]:
     return out
 
 
-__all__ = ["ATTACKS", "Attack", "AttackContext", "AttackFactory", "attack_label", "attack_settings", "check_options", "option_fields"]
+__all__ = [
+    "ATTACKS", "Attack", "AttackContext", "AttackFactory", "attack_cells", "attack_label", "attack_settings", "check_options", "option_fields",
+    "parse_attack", "split_attacks",
+]
