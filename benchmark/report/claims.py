@@ -252,6 +252,8 @@ def _best_configs(rows: pd.DataFrame) -> pd.DataFrame:
     """Each method's rows at one training radius per (backend, map): the radius with the most of these cells,
     then the highest mean over them, so a method is judged at its best-tuned radius."""
     config = ["backend", "map", "method", "train_eps"]
+    if rows.empty:  # grouping nothing would lose the columns
+        return rows
     score = rows.groupby(config, as_index=False).agg(cells=("mean", "size"), average=("mean", "mean"))
     best = score.sort_values(["cells", "average"], ascending=False, kind="stable").drop_duplicates(config[:3])
     return rows.merge(best[config], on=config)
@@ -325,7 +327,8 @@ def _paad_best(data: _Data) -> Decision:
     if "paad" not in set(data.summary["method"]):
         return NOT_RUN, "no PA-AD runs in the data", None
     rows = _best_configs(_attacked(data.summary))
-    rows = _shared_cells(rows[rows.groupby(["backend", "map"])["method"].transform(lambda m: (m == "paad").any())])
+    paad_maps = rows.loc[rows["method"] == "paad", ["backend", "map"]].drop_duplicates()
+    rows = _shared_cells(rows.merge(paad_maps, on=["backend", "map"]))
     others = [m for m in method_order(rows["method"].unique()) if m != "paad"]
     tallies = {m: _tally(rows, "paad", m) for m in others}
     tallies = {m: t for m, t in tallies.items() if t.cells}
