@@ -81,7 +81,7 @@ class Claim:
     statement: str
     rule: str
     verdict: str
-    evidence: str
+    evidence: str  # one or two sentences, ending in a full stop
     table: pd.DataFrame | None = None  # in display form (strings), or None
 
 
@@ -151,8 +151,19 @@ def _clean_cell(rows: pd.DataFrame) -> dict | None:
     return None if clean.empty else clean.iloc[0].to_dict()
 
 
-def _check_row(keys: dict, check: str, test_eps: float, status: str, margin: float, reason: str, pair=None) -> dict:
-    method, vanilla, interval = pair or (Estimate(*[float("nan")] * 3),) * 2 + ("",)
+_NO_ESTIMATE = Estimate(float("nan"), float("nan"), float("nan"))  # a side without its cell
+
+
+def _check_row(
+    keys: dict,
+    check: str,
+    test_eps: float,
+    status: str,
+    margin: float,
+    reason: str,
+    pair: tuple[Estimate, Estimate, str] = (_NO_ESTIMATE, _NO_ESTIMATE, ""),
+) -> dict:
+    method, vanilla, interval = pair
     return {
         **keys,
         "check": check,
@@ -202,10 +213,10 @@ def _attack_check(cells: dict, backend: str, map_name: str, method: str, train_e
         return _check_row(keys, attack, eps, NOT_APPLICABLE, ROBUST_MARGIN, reason, pair)
     gain = method_estimate.mean - vanilla_estimate.mean
     enough = gain >= ROBUST_MARGIN - ROUNDING
-    apart = separation(method_estimate, vanilla_estimate) > 0
-    intervals = "intervals apart" if apart else "intervals overlap" if separation(method_estimate, vanilla_estimate) == 0 else "interval below"
+    side = separation(method_estimate, vanilla_estimate)
+    intervals = {1: "intervals apart", 0: "intervals overlap", -1: "interval below"}[side]
     reason = f"{100 * gain:+.0f} points over vanilla ({'>=' if enough else '<'} {100 * ROBUST_MARGIN:.0f}), {intervals}"
-    return _check_row(keys, attack, eps, PASS if enough and apart else FAIL, ROBUST_MARGIN, reason, pair)
+    return _check_row(keys, attack, eps, PASS if enough and side > 0 else FAIL, ROBUST_MARGIN, reason, pair)
 
 
 def criteria_display(frame: pd.DataFrame) -> pd.DataFrame:
@@ -330,8 +341,7 @@ def _paad_best(data: _Data) -> Decision:
     paad_maps = rows.loc[rows["method"] == "paad", ["backend", "map"]].drop_duplicates()
     rows = _shared_cells(rows.merge(paad_maps, on=["backend", "map"]))
     others = [m for m in method_order(rows["method"].unique()) if m != "paad"]
-    tallies = {m: _tally(rows, "paad", m) for m in others}
-    tallies = {m: t for m, t in tallies.items() if t.cells}
+    tallies = {m: t for m in others if (t := _tally(rows, "paad", m)).cells}
     if not tallies:
         return INCONCLUSIVE, "no attacked cell that PA-AD shares with another method", None
     table = pd.DataFrame(
@@ -378,8 +388,8 @@ def _adv_train_clean(data: _Data) -> Decision:
 
 
 def _policy_reg_weak(data: _Data) -> Decision:
-    """Unstable: Policy reg.'s mean seed std (summary.csv's std over its cells with >= 2 seeds) exceeds every
-    other robust method's. Weak: its mean win rate under learned attacks (ATLA or PA-AD adversaries, test
+    """Unstable: Policy reg.'s mean seed std (summary.csv's std over its cells with >= 2 seeds) exceeds that
+    of every other robust method with such cells. Weak: its mean win rate under learned attacks (ATLA or PA-AD adversaries, test
     ε > 0), on the cells it shares with each other robust method (each at its best radius per map), is below
     that method's. Holds: both. Does not hold: neither. Inconclusive: exactly one, or one of the two cannot
     be computed (no >= 2-seed cells, or no shared learned-attack cells). Not run: no Policy reg., no other
@@ -520,7 +530,12 @@ _CLAIMS: tuple[tuple[str, str, Callable[[_Data], Decision]], ...] = (
 def claims(summary: pd.DataFrame, cost: pd.DataFrame, checks: pd.DataFrame | None = None) -> list[Claim]:
     """Every claim with its verdict; `checks` is criteria(summary), computed here when not given."""
     data = _Data(summary, criteria(summary) if checks is None else checks, cost)
-    return [Claim(key, statement, " ".join(inspect.getdoc(decide).split()), *decide(data)) for key, statement, decide in _CLAIMS]
+    found = []
+    for key, statement, decide in _CLAIMS:
+        verdict, evidence, table = decide(data)
+        sentence = evidence if evidence.endswith(".") else f"{evidence}."  # a list may end in `Policy reg.`
+        found.append(Claim(key, statement, " ".join(inspect.getdoc(decide).split()), verdict, sentence, table))
+    return found
 
 
 # ---- claims.md
@@ -535,7 +550,7 @@ def claims_markdown(claim_list: Iterable[Claim], checks: pd.DataFrame) -> str:
     """claims.md: each claim with its verdict, rule and evidence, then the criteria table."""
     lines = ["# The study's claims", ""]
     for claim in claim_list:
-        lines += [f"## ({claim.key}) {claim.statement}", "", f"**Verdict: {claim.verdict}.** {claim.evidence}.", "", f"Rule: {claim.rule}", ""]
+        lines += [f"## ({claim.key}) {claim.statement}", "", f"**Verdict: {claim.verdict}.** {claim.evidence}", "", f"Rule: {claim.rule}", ""]
         if claim.table is not None and not claim.table.empty:
             lines += [*_markdown_table(claim.table), ""]
     lines += ["# Criteria", "", CRITERIA_NOTE, ""]

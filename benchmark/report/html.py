@@ -150,7 +150,7 @@ def _claim(claim: Claim) -> str:
     verdict = f'<strong class="{esc(claim.verdict.replace(" ", "-"))}">{esc(claim.verdict)}</strong>'
     parts = [
         f'<div class="claim"><h3>({esc(claim.key)}) {esc(claim.statement)}</h3>',
-        f"<p>Verdict: {verdict}. {esc(claim.evidence)}.</p>",
+        f"<p>Verdict: {verdict}. {esc(claim.evidence)}</p>",
         f'<p class="caption">Rule: {esc(claim.rule)}</p>',
     ]
     if claim.table is not None and not claim.table.empty:

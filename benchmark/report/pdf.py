@@ -322,7 +322,7 @@ def _claims_pages(content: ReportContent) -> list[Figure]:
 
 def _add_claim(flow: _Flow, claim: Claim) -> None:
     title = f"({claim.key}) {claim.statement}: {claim.verdict}"
-    text = f"{claim.evidence}. Rule: {claim.rule}"
+    text = f"{claim.evidence} Rule: {claim.rule}"
     if claim.table is None or claim.table.empty:
         _add_text(flow, title, text)
     else:
