@@ -192,7 +192,7 @@ def _clean_check(config: pd.DataFrame, vanilla_rows: pd.DataFrame) -> dict:
     pair = paired_estimates(method, vanilla)
     gap = pair[0].mean - pair[1].mean
     passed = gap >= -CLEAN_TOLERANCE - ROUNDING
-    reason = f"{100 * gap:+.0f} points against vanilla, " + ("within" if passed else "more than") + f" {100 * CLEAN_TOLERANCE:.0f} below"
+    reason = f"{100 * gap:+.0f} points against vanilla ({'>=' if passed else '<'} {-100 * CLEAN_TOLERANCE:.0f})"
     return _check_row(keys, CLEAN, float(method["test_eps"]), PASS if passed else FAIL, -CLEAN_TOLERANCE, reason, pair)
 
 
@@ -317,7 +317,8 @@ def _robust_beat_vanilla(data: _Data) -> Decision:
     )
     losers = [method_name(m) for m, o in outcome.items() if o and not any(o)]
     if losers:
-        return DOES_NOT_HOLD, f"{', '.join(losers)} lose(s) to vanilla on every map with an applicable check", table
+        verb = "loses" if len(losers) == 1 else "lose"
+        return DOES_NOT_HOLD, f"{', '.join(losers)} {verb} to vanilla on every map with an applicable check", table
     absent = [method_name(m) for m in ROBUST_METHODS if m not in methods]
     untested = [method_name(m) for m, o in outcome.items() if not o]
     if not absent and not untested and all(all(o) for o in outcome.values()):
@@ -359,7 +360,8 @@ def _paad_best(data: _Data) -> Decision:
     )
     ahead = [method_name(m) for m, t in tallies.items() if t.other_mean > t.mean and t.worse > t.better]
     if ahead:
-        return DOES_NOT_HOLD, f"{', '.join(ahead)} has a higher mean and is better than PA-AD in more cells", table
+        verb = "has" if len(ahead) == 1 else "have"
+        return DOES_NOT_HOLD, f"{', '.join(ahead)} {verb} a higher mean and more cells better than PA-AD than worse", table
     if all(t.better > t.worse and t.mean > t.other_mean for t in tallies.values()):
         return HOLDS, f"PA-AD leads every other method ({len(tallies)}) in cells and in mean", table
     return INCONCLUSIVE, "PA-AD does not lead every method both in cells and in mean, nor does any method lead it in both", table
