@@ -98,7 +98,7 @@ def test_report_html_renders_every_figure_without_errors(chromium, report):  # c
     assert_not_blank(shot, "the page's screenshot")
     width, height = Image.open(io.BytesIO(shot)).size
     assert width == 1280 and height > 3000  # the whole page, not only the window
-    for words in ("Table 1. Win rate without attack (sim)", "Table 2. Win rate under FGSM (sim)", "Figure 5.", "1 run(s) left out"):
+    for words in ("Table 1. Win rate without attack (sim)", "Table 2. Win rate under FGSM (sim)", "Criteria", "The study's claims", "Figure 5.", "1 run(s) left out"):
         assert words in text
 
 
@@ -119,17 +119,19 @@ def test_report_pdf_has_the_expected_non_blank_pages(poppler, report, tmp_path):
     pdftoppm, pdftotext = poppler
     pages = pdf_pages_as_png(pdftoppm, report.out / "report.pdf", tmp_path)
     figures = len(list((report.out / "figures").glob("*.png")))
-    # an overview page, one page holding both small tables, a page per figure, the configuration appendix
-    assert len(pages) == report.pages == 1 + 1 + figures + 1
+    texts = pdf_page_texts(pdftotext, report.out / "report.pdf", len(pages))
+    claims = next(n for n, text in enumerate(texts) if "Figure 1." in text) - 2  # pages between tables and figures
+    # an overview page, one page holding both small tables, the criteria and claims, a page per figure, the appendix
+    assert claims >= 1 and len(pages) == report.pages == 1 + 1 + claims + figures + 1
     for number, page in enumerate(pages, 1):
         png = page.read_bytes()
         keep(f"report-page-{number}.png", png)
         width, height = Image.open(page).size
         assert width > height, "pages are A4 landscape"
         assert_not_blank(png, f"page {number}")
-    texts = pdf_page_texts(pdftotext, report.out / "report.pdf", len(pages))
     assert "robust-qmix report" in texts[0] and "How the numbers are computed" in texts[0]
     assert "Table 1. Win rate without attack (sim)" in texts[1] and "Table 2. Win rate under FGSM (sim)" in texts[1]
+    assert texts[2].lstrip().startswith("Criteria") and "(h) Open: wall-clock cost" in texts[1 + claims]
     for number in range(1, figures + 1):
-        assert f"Figure {number}." in texts[1 + number], f"figure {number} is not alone on page {2 + number}"
+        assert f"Figure {number}." in texts[1 + claims + number], f"figure {number} is not alone on page {2 + claims + number}"
     assert "Appendix: configuration" in texts[-1]

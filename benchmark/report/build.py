@@ -15,6 +15,7 @@ from benchmark.errors import UserError
 from benchmark.records import atomic_write_bytes, atomic_write_text
 from benchmark.report import figures as fig
 from benchmark.report.aggregate import seed_scores, summarise, training_cost, training_curves
+from benchmark.report.claims import claims, claims_markdown, criteria
 from benchmark.report.compare import ALPHA, compare, read_baseline
 from benchmark.report.content import Comparison, ReportContent
 from benchmark.report.facts import gather_facts
@@ -109,12 +110,17 @@ def build_report(
     for table in tables:
         for suffix, render in TABLE_FORMATS.items():
             write(f"tables/{table.name}.{suffix}", render(table))
+    cost = training_cost(found.runs)
+    checks = criteria(summary)
+    verdicts = tuple(claims(summary, cost, checks))
+    write("criteria.csv", checks.to_csv(index=False))
+    write("claims.md", claims_markdown(verdicts, checks))
     generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
     facts = gather_facts(found.runs, found.skipped)
     with report_style():  # the figures and the PDF's pages are drawn in it
-        figures = _figures(found.runs, summary, reps)
+        figures = _figures(found.runs, summary, cost, reps)
         images = {f.name: _write_figure(write, f) for f in figures}
-        content = ReportContent(TITLE, generated, facts, tuple(tables), tuple(figures), comparison, reps)
+        content = ReportContent(TITLE, generated, facts, tuple(tables), tuple(figures), comparison, reps, checks, verdicts)
         write("report.html", render_html(content, images))
         pdf, pages = render_pdf(content)
         write("report.pdf", pdf)
@@ -122,13 +128,13 @@ def build_report(
     return ReportResult(Path(out), len(found.runs), len(found.skipped), pages, tuple(write.written))
 
 
-def _figures(runs: Sequence[Run], summary: pd.DataFrame, reps: int) -> list[fig.ReportFigure]:
+def _figures(runs: Sequence[Run], summary: pd.DataFrame, cost: pd.DataFrame, reps: int) -> list[fig.ReportFigure]:
     return [
         *fig.win_rate_vs_eps(summary),
         *fig.training_curves(training_curves(runs, reps)),
         *fig.heatmaps(summary),
         *fig.robustness_profiles(seed_scores(runs), reps),
-        *fig.training_cost(training_cost(runs)),
+        *fig.training_cost(cost),
     ]
 
 

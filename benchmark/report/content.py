@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmark.report.claims import Claim
 from benchmark.report.compare import DROP, NEW, RISE, SAME
 from benchmark.report.facts import Facts
 from benchmark.report.figures import ReportFigure
@@ -57,6 +58,8 @@ class ReportContent:
     figures: tuple[ReportFigure, ...]
     comparison: Comparison | None
     reps: int
+    criteria: pd.DataFrame  # claims.criteria(summary), as in criteria.csv
+    claims: tuple[Claim, ...]
 
 
 COMPARISON_NOTE = (

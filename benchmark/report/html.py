@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import html
 
+import pandas as pd
+
+from benchmark.report.claims import CRITERIA_NOTE, FAIL, PASS, Claim, criteria_display
 from benchmark.report.compare import DROP, RISE
 from benchmark.report.content import COMPARISON_NOTE, STATISTICS_NOTE, Comparison, ReportContent
 from benchmark.report.facts import Facts
@@ -36,7 +39,9 @@ table.facts th { text-align: left; font-weight: normal; color: #555; padding: 0.
 table.facts td { padding: 0.1rem 0; font-family: "DejaVu Sans Mono", monospace; font-size: 0.8rem; word-break: break-word; }
 table.data th, table.data td { border-bottom: 1px solid #ddd; padding: 0.15rem 0.5rem; text-align: left; }
 .warn { background: #fff4e0; border-left: 4px solid #e69f00; padding: 0.5rem 1rem; }
-.drop { color: #b2182b; font-weight: bold; } .rise { color: #2166ac; font-weight: bold; }
+.drop, .fail, .does-not-hold { color: #b2182b; font-weight: bold; }
+.rise, .pass, .holds { color: #2166ac; font-weight: bold; }
+.claim { margin-bottom: 1.4rem; }
 figure { margin: 1.5rem 0 2.5rem; break-inside: avoid; }
 figure img { max-width: 100%; height: auto; display: block; }
 figcaption { font-size: 0.85rem; color: #444; margin-top: 0.4rem; max-width: 1100px; }
@@ -53,6 +58,8 @@ def render_html(content: ReportContent, images: dict[str, bytes]) -> str:
     sections.append(("tables", "Win-rate tables", "".join(_table(n, t) for n, t in enumerate(content.tables, 1))))
     if content.comparison is not None:
         sections.append(("comparison", "Comparison with the baseline", _comparison_section(content.comparison)))
+    sections.append(("criteria", "Criteria", _criteria_section(content.criteria)))
+    sections.append(("claims", "The study's claims", "".join(map(_claim, content.claims))))
     figures = "".join(_figure(n, f, images[f.name]) for n, f in enumerate(content.figures, 1))
     sections.append(("figures", "Figures", figures))
     sections.append(("statistics", "How the numbers are computed", f"<p>{esc(STATISTICS_NOTE.format(reps=content.reps))}</p>"))
@@ -116,9 +123,36 @@ def _comparison_section(comparison: Comparison) -> str:
         parts.append("<p>No cell changed significantly.</p>")
     else:
         table = rows.to_html(index=False, classes="data", border=0)
-        for change in (DROP, RISE):
-            table = table.replace(f"<td>{change}</td>", f'<td class="{change}">{change}</td>')
-        parts.append(f'<div class="scroll">{table}</div>')
+        parts.append(f'<div class="scroll">{_marked(table, (DROP, RISE))}</div>')
     if not comparison.gone.empty:
         parts.append(f'<div class="warn">Baseline cells without runs now:{comparison.gone.to_html(index=False, classes="data", border=0)}</div>')
     return "".join(parts)
+
+
+def _marked(table: str, words: tuple[str, ...]) -> str:
+    """Colour the cells that hold one of `words` (a status or a change) by a class of that name."""
+    for word in words:
+        table = table.replace(f"<td>{word}</td>", f'<td class="{word.replace(" ", "-")}">{word}</td>')
+    return table
+
+
+def _criteria_section(criteria: pd.DataFrame) -> str:
+    parts = [f"<p>{esc(CRITERIA_NOTE)}</p>"]
+    if criteria.empty:
+        parts.append("<p>No robust configuration shares a map with vanilla: nothing to check.</p>")
+    else:
+        table = criteria_display(criteria).to_html(index=False, classes="data", border=0)
+        parts.append(f'<div class="scroll">{_marked(table, (PASS, FAIL))}</div>')
+    return "".join(parts)
+
+
+def _claim(claim: Claim) -> str:
+    verdict = f'<strong class="{esc(claim.verdict.replace(" ", "-"))}">{esc(claim.verdict)}</strong>'
+    parts = [
+        f'<div class="claim"><h3>({esc(claim.key)}) {esc(claim.statement)}</h3>',
+        f"<p>Verdict: {verdict}. {esc(claim.evidence)}</p>",
+        f'<p class="caption">Rule: {esc(claim.rule)}</p>',
+    ]
+    if claim.table is not None and not claim.table.empty:
+        parts.append(f'<div class="scroll">{claim.table.to_html(index=False, classes="data", border=0)}</div>')
+    return "".join(parts) + "</div>"

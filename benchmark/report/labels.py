@@ -61,21 +61,22 @@ def map_order(maps: Iterable[str]) -> list[str]:
 def attack_order(attacks: Iterable[str]) -> list[str]:
     # An attack label may carry options (`pgd[steps=30]`); it sorts after its plain attack.
     attacks = list(attacks)
-    return sorted(attacks, key=lambda a: (_rank(_base(a), ATTACK_NAMES), _base(a), a))
+    return sorted(attacks, key=lambda a: (_rank(base_attack(a), ATTACK_NAMES), base_attack(a), a))
 
 
 def _rank(name: str, known: dict[str, str]) -> int:
     return list(known).index(name) if name in known else len(known)
 
 
-def _base(attack: str) -> str:
+def base_attack(attack: str) -> str:
+    """The attack's name without its settings: `pgd[steps=30]` -> `pgd`."""
     return attack.split("[", 1)[0]
 
 
 def ignores_eps(attack: str) -> bool:
     """Whether an attack's cells are the same at every test eps: evaluation without attack (whatever its
     options) replays the same clean battles at each."""
-    return _base(attack) == "none"
+    return base_attack(attack) == "none"
 
 
 def method_name(method: str) -> str:

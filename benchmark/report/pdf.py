@@ -1,23 +1,27 @@
 """report.pdf: the report as printable A4 landscape pages, drawn with matplotlib (no browser needed).
 
 Pages, in the order of report.html: an overview (runs, software, how the numbers are computed), the tables
-(as many per page as fit, a wide table split by whole maps), the comparison when there is one, one page per
-figure (vector, caption below), then the configuration as an appendix. Every page is A4 landscape.
+(as many per page as fit, a wide table split by whole maps), the comparison when there is one, the criteria
+and the study's claims, one page per figure (vector, caption below), then the configuration as an appendix.
+Every page is A4 landscape.
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import textwrap
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.transforms import Bbox
 
+from benchmark.report.claims import CRITERIA_NOTE, FAIL, Claim, criteria_display
 from benchmark.report.content import COMPARISON_NOTE, STATISTICS_NOTE, ReportContent
 from benchmark.report.facts import Sections
 from benchmark.report.figures import ReportFigure
@@ -41,6 +45,7 @@ def render_pdf(content: ReportContent) -> tuple[bytes, int]:
     pages = [*_overview_pages(content), *_table_pages(content.tables)]
     if content.comparison is not None:
         pages += _comparison_pages(content)
+    pages += _claims_pages(content)
     appendix = _facts_pages("Appendix: configuration", content.facts.configuration)
     buffer = io.BytesIO()
     with PdfPages(buffer, metadata={"Title": content.title, "Creator": "robust-qmix report"}) as pdf:
@@ -182,6 +187,7 @@ class _Grid:
     header: Sequence[str]
     rows: Sequence[Sequence[str]]
     bold: Sequence[Sequence[bool]]
+    natural: bool = False  # columns as wide as their text, left-aligned: for a table with a free-text column
 
     @property
     def height(self) -> float:
@@ -205,7 +211,7 @@ def _add_table(flow: _Flow, title: str, caption: str, grid: _Grid) -> None:
     above = _text(title, 11)[0] + _text(note, 8)[0]
     per_page = max(int((PAGE[1] - 2 * MARGIN - above - 0.3) / ROW) - header_rows, 1)
     for start in range(0, max(len(grid.rows), 1), per_page):
-        part = _Grid(grid.spans, grid.header, grid.rows[start : start + per_page], grid.bold[start : start + per_page])
+        part = replace(grid, rows=grid.rows[start : start + per_page], bold=grid.bold[start : start + per_page])
         heading = title + (" (continued)" if start else "")
 
         def draw(ax: Axes, x: float, y: float, part=part, heading=heading) -> None:
@@ -238,6 +244,11 @@ def _draw_grid(ax: Axes, grid: _Grid, top: float) -> None:
     width = min(max(character * widest + 0.25, 0.5), (TEXT_WIDTH - first) / max(columns - 1, 1))
     x = [MARGIN, *(MARGIN + first + width * (c - 0.5) for c in range(1, columns))]
     right = MARGIN + first + width * (columns - 1)
+    align = ["left", *["center"] * (columns - 1)]
+    if grid.natural:
+        widths = [character * max(len(row[c]) for row in [grid.header, *grid.rows]) + 0.25 for c in range(columns)]
+        x = list(itertools.accumulate(widths[:-1], initial=MARGIN))
+        right, align = x[-1] + widths[-1], ["left"] * columns
 
     def rule(y: float, start: float, end: float, weight: float) -> None:
         ax.plot([start, end], [y, y], color="black", linewidth=weight)
@@ -250,12 +261,12 @@ def _draw_grid(ax: Axes, grid: _Grid, top: float) -> None:
         rule(y + ROW - 0.03, left + 0.06, left + width * count - 0.06, 0.6)
     y += ROW if grid.spans else 0
     for c, text in enumerate(grid.header):
-        ax.text(x[c], y + ROW / 2, text, ha="left" if c == 0 else "center", va="center", fontsize=size)
+        ax.text(x[c], y + ROW / 2, text, ha=align[c], va="center", fontsize=size)
     y += ROW
     rule(y, MARGIN, right, 0.7)
     for row, bold in zip(grid.rows, grid.bold):
         for c, text in enumerate(row):
-            ax.text(x[c], y + ROW / 2, text, ha="left" if c == 0 else "center", va="center", fontsize=size, weight="bold" if bold[c] else "normal")
+            ax.text(x[c], y + ROW / 2, text, ha=align[c], va="center", fontsize=size, weight="bold" if bold[c] else "normal")
         y += ROW
     rule(y, MARGIN, right, 1.2)
 
@@ -271,13 +282,51 @@ def _comparison_pages(content: ReportContent) -> list[Figure]:
     title = "Significant changes against the baseline"
     flow = _Flow()
     if frame.empty:
-        flow.add(*_text(title, 11, weight="bold"))
-        flow.add(*_text(textwrap.fill(caption, CAPTION_CHARACTERS) + "\n\nNo cell changed significantly.", 8))
+        _add_text(flow, title, caption + "\n\nNo cell changed significantly.")
         return flow.pages
     rows = frame.astype(str).to_numpy().tolist()
     bold = [[r[0] == "drop", *[False] * (len(r) - 1)] for r in rows]
     _add_table(flow, title, caption, _Grid([], list(frame.columns), rows, bold))
     return flow.pages
+
+
+def _add_text(flow: _Flow, title: str, text: str) -> None:
+    """A titled paragraph, for a section without a table."""
+    body = _text("\n".join(textwrap.fill(p, CAPTION_CHARACTERS) for p in text.split("\n")), 8)
+    flow.add(*_text(title, 11, weight="bold"), keep_with_next=body[0])  # the title stays with its paragraph
+    flow.add(*body)
+    flow.skip(0.2)
+
+
+def _text_grid(frame: pd.DataFrame, bold_where: str | None = None) -> _Grid:
+    """A frame of display strings as a grid of natural-width columns, bold where a cell says `bold_where`."""
+    rows = frame.astype(str).to_numpy().tolist()
+    return _Grid([], list(frame.columns), rows, [[v == bold_where for v in row] for row in rows], natural=True)
+
+
+# ---- criteria and claims
+
+
+def _claims_pages(content: ReportContent) -> list[Figure]:
+    """The criteria table, then each claim: its statement and verdict, rule and evidence, and its table."""
+    flow = _Flow()
+    if content.criteria.empty:
+        _add_text(flow, "Criteria", f"{CRITERIA_NOTE}\n\nNo robust configuration shares a map with vanilla: nothing to check.")
+    else:
+        _add_table(flow, "Criteria", CRITERIA_NOTE, _text_grid(criteria_display(content.criteria), FAIL))
+    flow.add(*_text("The study's claims", 14, weight="bold"), keep_with_next=LINE * 3)
+    for claim in content.claims:
+        _add_claim(flow, claim)
+    return flow.pages
+
+
+def _add_claim(flow: _Flow, claim: Claim) -> None:
+    title = f"({claim.key}) {claim.statement}: {claim.verdict}"
+    text = f"{claim.evidence} Rule: {claim.rule}"
+    if claim.table is None or claim.table.empty:
+        _add_text(flow, title, text)
+    else:
+        _add_table(flow, title, text, _text_grid(claim.table))
 
 
 # ---- figures

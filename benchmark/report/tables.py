@@ -162,13 +162,13 @@ def column_eps_text(eps: float | None) -> str:
 
 def to_markdown(table: PaperTable) -> str:
     header = ["Method", *(m if e is None else f"{m} ε={eps_text(e)}" for m, e in table.columns)]
-    lines = [f"### {table.title}", "", _md_row(header), _md_row([":--", *["--:"] * len(table.columns)])]
+    lines = [f"### {table.title}", "", md_row(header), md_row([":--", *["--:"] * len(table.columns)])]
     for label, row in zip(table.rows, table.cells):
-        lines.append(_md_row([label, *(cell_text(c, best="**{}**") for c in row)]))
+        lines.append(md_row([label, *(cell_text(c, best="**{}**") for c in row)]))
     return "\n".join([*lines, "", table.caption, ""])
 
 
-def _md_row(cells: list[str]) -> str:
+def md_row(cells: list[str]) -> str:
     return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
 
