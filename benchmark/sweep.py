@@ -278,13 +278,19 @@ def cell_trained(cell: Cell) -> bool:
     return same_run(cell) and trained_steps(cell.run_dir) >= cell.config.train.steps
 
 
-def missing_evaluations(cell: Cell) -> list[tuple[str, float]]:
+def planned_evaluations(cell: Cell) -> list[tuple[str, float]]:
+    """(eval.csv label, test eps) of every evaluation cell the run gets."""
     from benchmark.attacks import attack_cells
+
+    labels = [label for options in cell.attack_options for label in attack_cells(cell.attacks, options)]
+    return [(label, e) for label in labels for e in cell.eps]
+
+
+def missing_evaluations(cell: Cell) -> list[tuple[str, float]]:
     from benchmark.eval_records import done_cells
 
     done = done_cells(cell.run_dir)
-    labels = [label for options in cell.attack_options for label in attack_cells(cell.attacks, options)]
-    return [(label, e) for label in labels for e in cell.eps if (label, e) not in done]
+    return [key for key in planned_evaluations(cell) if key not in done]
 
 
 def cell_done(cell: Cell) -> bool:

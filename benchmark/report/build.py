@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from benchmark.report.aggregate import seed_scores, summarise, training_cost, tr
 from benchmark.report.claims import claims, claims_markdown, criteria
 from benchmark.report.compare import ALPHA, compare, read_baseline
 from benchmark.report.content import Comparison, ReportContent
+from benchmark.report.coverage import coverage, coverage_pairs
 from benchmark.report.facts import gather_facts
 from benchmark.report.html import render_html
 from benchmark.report.pdf import render_pdf
@@ -85,12 +87,18 @@ def build_report(
     baseline: Path | None = None,
     reps: int = DEFAULT_REPS,
     warn: Callable[[str], None] = lambda message: None,
+    preset: str | None = None,
 ) -> ReportResult:
     """Summarise the runs under `paths` into `out`; a run that cannot be summarised is reported via `warn`
-    and left out, and UserError is raised only when nothing can be summarised or an input is unusable."""
+    and left out, and UserError is raised only when nothing can be summarised or an input is unusable.
+    With `preset` (a name or YAML path) and one sweep root in `paths`, the report also says how much of
+    that preset's grid the runs cover (coverage.csv and the overview)."""
     if reps < 1:
         raise UserError(f"--reps must be >= 1, got {reps}")
+    if preset is not None and len(paths) != 1:
+        raise UserError(f"--plan needs the preset's one sweep root as RUNS, got {len(paths)} paths")
     baseline_frame = read_baseline(baseline) if baseline is not None else None  # fail before the slow part
+    covered = coverage(preset, Path(paths[0])) if preset is not None else None
     write = _Writer(out)
     found = collect_runs(paths)
     for skipped in found.skipped:
@@ -117,6 +125,9 @@ def build_report(
     write("claims.md", claims_markdown(verdicts, checks))
     generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
     facts = gather_facts(found.runs, found.skipped)
+    if covered is not None:
+        write("coverage.csv", covered.to_csv(index=False))
+        facts = dataclasses.replace(facts, overview=(*facts.overview, ("Coverage of the plan", coverage_pairs(preset, covered))))
     with report_style():  # the figures and the PDF's pages are drawn in it
         figures = _figures(found.runs, summary, cost, reps)
         images = {f.name: _write_figure(write, f) for f in figures}

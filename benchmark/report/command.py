@@ -8,13 +8,13 @@ import click
 from rich.console import Console
 from rich.text import Text
 
-from benchmark.cli_params import nonempty_path
+from benchmark.cli_params import PresetParam, nonempty_path
 from benchmark.report.stats import DEFAULT_REPS
 
 _stderr = Console(stderr=True)
 
 
-@click.command()
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})  # also when invoked on its own
 @click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="Report folder, e.g. reports/NAME.", callback=nonempty_path)
 @click.option(
@@ -23,12 +23,14 @@ _stderr = Console(stderr=True)
     help="summary.csv of an earlier report: adds per-cell differences and their significance.",
 )
 @click.option("--reps", type=int, default=DEFAULT_REPS, show_default=True, help="Bootstrap resamples per confidence interval.")
-def report(runs: tuple[Path, ...], out: Path, baseline: Path | None, reps: int) -> None:
+@click.option("--plan", "preset", type=PresetParam(), help="The preset RUNS (its sweep root) were swept from: report what of it is missing.")
+def report(runs: tuple[Path, ...], out: Path, baseline: Path | None, reps: int, preset: str | None) -> None:
     """Summarise RUNS (run directories or sweep roots) into tables, figures, report.html and report.pdf.
 
     \b
     Example:
       robust-qmix report runs/sweeps/faithful --out reports/faithful --baseline reports/results/summary.csv
+      robust-qmix report runs/sweeps/validation --plan validation --out reports/study
     """
     from benchmark.report.build import build_report  # the plotting stack loads only when a report is made
 
@@ -36,6 +38,6 @@ def report(runs: tuple[Path, ...], out: Path, baseline: Path | None, reps: int) 
         # Text, not markup: run paths and attack labels such as pgd[steps=30] contain brackets
         _stderr.print(Text.assemble(("warning: ", "yellow"), message), soft_wrap=True)
 
-    result = build_report(list(runs), out, baseline, reps, warn)
+    result = build_report(list(runs), out, baseline, reps, warn, preset)
     skipped = f", {result.skipped} left out" if result.skipped else ""
     _stderr.print(Text(f"report {result.out}: {result.runs} run(s){skipped}; open {result.out / 'report.html'}"), soft_wrap=True)
