@@ -19,6 +19,9 @@ from benchmark.qmix.controller import AgentController
 from benchmark.runner import EpisodeRunner
 from benchmark.streams import RunGenerators, run_seeds
 
+CURVE_COLUMNS = ("iteration", "env_steps", "victim_win_rate", "adversary_return")
+
+
 def adversary_seed(run: RunConfig) -> int:
     """The seed of a victim run's adversary: its initial weights, its environments and its random streams
     (a stream of the run's own, so the battles it trains on differ from the run's training and tests)."""
@@ -81,6 +84,9 @@ class AdversaryTrainer:
         self.victims = VictimSelector(victims, env.info.n_agents, self.generator)
         self.env_steps = 0
         self.iterations = 0
+        # Per PPO iteration: env steps so far, victim win rate, adversary return (how long training took to
+        # plateau is read off it; CURVE_COLUMNS).
+        self.curve: list[tuple[int, float, float]] = []
 
     @classmethod
     def for_run(
@@ -110,7 +116,11 @@ class AdversaryTrainer:
         self.env_steps += stats.env_steps
         self.iterations += 1
         out.update(victim_win_rate=float(stats.won.mean()), adversary_return=float(adversary_rewards(stats.returns).mean()))
+        self.curve.append((self.env_steps, out["victim_win_rate"], out["adversary_return"]))
         return out
+
+    def curve_rows(self) -> list[dict]:
+        return [dict(zip(CURVE_COLUMNS, (i + 1, *point), strict=True)) for i, point in enumerate(self.curve)]
 
     def state_dict(self) -> dict:
         return {
@@ -121,6 +131,7 @@ class AdversaryTrainer:
             "env": self.env.rng_state(),
             "env_steps": self.env_steps,
             "iterations": self.iterations,
+            "curve": list(self.curve),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -130,3 +141,4 @@ class AdversaryTrainer:
         self.runner.generators.set_state(0, state["runner"])
         self.env.set_rng_state(state["env"])
         self.env_steps, self.iterations = int(state["env_steps"]), int(state["iterations"])
+        self.curve = [tuple(point) for point in state.get("curve", [])]  # adversaries saved before 2026-12-02 have none

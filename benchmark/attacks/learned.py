@@ -2,7 +2,8 @@
 
 The file is keyed by everything that defines the adversary (kind, eps, budget, victims, clip, PA-AD's actor
 steps, PPO settings other than the defaults), so a second evaluation reuses it and an interrupted training
-continues from its last save.
+continues from its last save. Next to each finished adversary (NAME.pt) its training curve is kept as
+NAME.csv (CURVE_COLUMNS, one row per PPO iteration), to see whether and when its return plateaued.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from pathlib import Path
 
 from benchmark import checkpoint
 from benchmark.attacks.adversary import AdversaryPerturb, new_adversary
-from benchmark.attacks.adversary_training import AdversaryTrainer, adversary_seed
+from benchmark.attacks.adversary_training import CURVE_COLUMNS, AdversaryTrainer, adversary_seed
 from benchmark.attacks.ball import VictimSelector
 from benchmark.attacks.context import AttackContext
 from benchmark.attacks.settings import LearnedConfig, PGDConfig
 from benchmark.errors import UserError
+from benchmark.records import write_csv
 from benchmark.runner import Perturb
 
 ADVERSARY_DIR = "adversaries"
@@ -74,6 +76,7 @@ def _train_or_load(kind: str, ctx: AttackContext) -> AdversaryTrainer:
         trainer.env.close()  # only its adversary is used from here on
     if path is not None:
         checkpoint.save(path, {"trainer": trainer.state_dict(), "done": True})
+        write_csv(path.with_suffix(".csv"), trainer.curve_rows(), CURVE_COLUMNS)
     return trainer
 
 

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from benchmark.errors import UserError
 from benchmark.records import atomic_write_bytes, atomic_write_text
 from benchmark.report import figures as fig
+from benchmark.report.adversary_curves import adversary_table
 from benchmark.report.aggregate import seed_scores, summarise, training_cost, training_curves
 from benchmark.report.claims import claims, claims_markdown, criteria
 from benchmark.report.compare import ALPHA, compare, read_baseline
@@ -128,6 +129,9 @@ def build_report(
     if covered is not None:
         write("coverage.csv", covered.to_csv(index=False))
         facts = dataclasses.replace(facts, overview=(*facts.overview, ("Coverage of the plan", coverage_pairs(preset, covered))))
+    adversaries = adversary_table(found.runs)
+    if not adversaries.empty:
+        write("adversaries.csv", adversaries.to_csv(index=False))
     with report_style():  # the figures and the PDF's pages are drawn in it
         figures = _figures(found.runs, summary, cost, reps)
         images = {f.name: _write_figure(write, f) for f in figures}
