@@ -79,5 +79,5 @@ if [ -n "$address" ]; then sweep+=(--address "$address"); fi
 
 echo "== study: preset $preset, backend $backend, $workers worker(s), output $out"
 "${sweep[@]}"
-"$rq" report "$out/runs" --out "$out/report"
+"$rq" report "$out/runs" --plan "$preset" --out "$out/report"  # --plan: the report says what is missing
 echo "== done: $out/report/report.html"

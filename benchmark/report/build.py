@@ -99,13 +99,15 @@ def build_report(
     if preset is not None and len(paths) != 1:
         raise UserError(f"--plan needs the preset's one sweep root as RUNS, got {len(paths)} paths")
     baseline_frame = read_baseline(baseline) if baseline is not None else None  # fail before the slow part
-    covered = coverage(preset, Path(paths[0])) if preset is not None else None
     write = _Writer(out)
     found = collect_runs(paths)
     for skipped in found.skipped:
         warn(f"left out {skipped.reason}")
     if not found.runs:
         raise UserError(f"none of the {len(found.skipped)} run directories found can be summarised (see the warnings)")
+    # The runs' backend when they share one: a preset swept with --backend sc2 is planned on sc2.
+    backends = {r.backend for r in found.runs}
+    covered = coverage(preset, Path(paths[0]), backends.pop() if len(backends) == 1 else None) if preset is not None else None
     write.check_writable()
     summary = summarise(found.runs, reps)
     comparison = None

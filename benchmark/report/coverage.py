@@ -20,13 +20,14 @@ COVERAGE_COLUMNS = (
 MISSING_SHOWN = 6  # cells listed per run in coverage.csv's `missing`; the count says how many there are
 
 
-def coverage(preset_name: str, root: Path) -> pd.DataFrame:
-    """One row per planned run of the preset under the sweep root `root`: how far it has trained, and how
-    many of its evaluation cells are in its eval.csv (the first few missing ones named)."""
+def coverage(preset_name: str, root: Path, backend: str | None = None) -> pd.DataFrame:
+    """One row per planned run of the preset (on `backend`, default the preset's) under the sweep root
+    `root`: how far it has trained, and how many of its evaluation cells are in its eval.csv (the first few
+    missing ones named)."""
     from benchmark.sweep import cell_trained, load_preset, missing_evaluations, plan, planned_evaluations, same_run, trained_steps
 
     rows = []
-    for cell in plan(load_preset(preset_name), Path(root)):
+    for cell in plan(load_preset(preset_name), Path(root), backend):
         planned, ours = len(planned_evaluations(cell)), same_run(cell)  # not ours: another run's directory
         trained = cell_trained(cell)
         missing = missing_evaluations(cell) if ours else planned_evaluations(cell)
