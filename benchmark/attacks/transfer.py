@@ -18,7 +18,7 @@ from benchmark.attacks.ball import Victims
 from benchmark.attacks.context import AttackContext
 from benchmark.attacks.gradient import GradientAttack, step_perturb
 from benchmark.attacks.settings import TransferConfig
-from benchmark.config import RunConfig
+from benchmark.config import RunConfig, load_run_config
 from benchmark.envs.maps import MAPS
 from benchmark.errors import UserError
 from benchmark.qmix.controller import AgentController
@@ -44,17 +44,17 @@ def source_dir(options: TransferConfig, run_dir: Path | None) -> Path:
 
 def load_source(options: TransferConfig, cfg: RunConfig, run_dir: Path | None, device: torch.device) -> AgentController:
     """The source run's agents, refused unless they play the evaluated run's map (its observation shape)."""
-    from benchmark.evaluate import load_policy  # evaluate imports the attack registry
+    from benchmark.evaluate import _load_agents  # evaluate imports the attack registry
 
     path = source_dir(options, run_dir)
-    source_cfg, source = load_policy(path, device, options.source_model)
-    if source_cfg.env.map != cfg.env.map:
+    source_cfg = load_run_config(path / CONFIG_FILE)
+    if source_cfg.env.map != cfg.env.map:  # checked before its model is read, so that the refusal names the map
         theirs, mine = (MAPS.get(c.env.map).info().obs_shape for c in (source_cfg, cfg))
         raise UserError(
             f"transfer source {options.source!r} was trained on {source_cfg.env.map} ({theirs} observation features), "
             f"the evaluated run on {cfg.env.map} ({mine}): its perturbations are not of the victim's observations"
         )
-    return source
+    return _load_agents(source_cfg, path, device, options.source_model)
 
 
 def check_transfer(options: TransferConfig, cfg: RunConfig, run_dir: Path) -> None:
