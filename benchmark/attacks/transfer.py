@@ -63,7 +63,7 @@ def check_transfer(options: TransferConfig, cfg: RunConfig, run_dir: Path) -> No
 
 
 def transfer_perturb(ctx: AttackContext, victims: Victims) -> Perturb | None:
-    options: TransferConfig = ctx.options  # type: ignore[assignment]
+    options = ctx.options  # a TransferConfig
     if ctx.eps == 0:
         return None
     source = load_source(options, ctx.cfg, ctx.run_dir, ctx.mac.device)
