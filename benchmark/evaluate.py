@@ -98,6 +98,8 @@ def _evaluate_locked(
     victims = max(getattr(s, "victims", 0) for s in settings)
     if victims > mac.info.n_agents:
         raise UserError(f"--victims must be at most the map's {mac.info.n_agents} agents, got {victims}")
+    for name, options in cells.values():  # an attack's refusals (a transfer's source) before any episode
+        ATTACKS.get(name).check(options, cfg, run_dir)
     claim_for_model(run_dir, model_identity(run_dir))
     _drop_incomplete_rows(run_dir)
     done = done_cells(run_dir)

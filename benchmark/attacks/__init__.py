@@ -9,8 +9,9 @@ each attacked agent's observation. Adding an attack is one module plus one line 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import Field, dataclass, fields
+from pathlib import Path
 from typing import Any
 
 from benchmark.attacks.ball import VictimSelector
@@ -18,8 +19,9 @@ from benchmark.attacks.context import AttackContext, AttackFactory
 from benchmark.attacks.gradient import GradientAttack, step_perturb
 from benchmark.attacks.learned import learned_perturb
 from benchmark.attacks.noise import noise_perturb
-from benchmark.attacks.settings import AttackConfig, BallConfig, LearnedConfig, PaadAttackConfig, PGDConfig, label_fields, value_text
-from benchmark.config import build, nest, parse_override, require
+from benchmark.attacks.settings import AttackConfig, BallConfig, LearnedConfig, PaadAttackConfig, PGDConfig, TransferConfig, label_fields, value_text
+from benchmark.attacks.transfer import check_transfer, transfer_perturb
+from benchmark.config import RunConfig, build, nest, parse_override, require
 from benchmark.registry import Registry
 from benchmark.runner import Perturb
 
@@ -29,6 +31,9 @@ class Attack:
     make: AttackFactory
     config: type[AttackConfig]  # its settings
     summary: str  # one line for `robust-qmix attacks`
+    # What the attack refuses before an evaluation plays any episode: (its settings, the evaluated run's
+    # configuration and directory) -> None, or UserError.
+    check: Callable[[Any, RunConfig, Path], None] = lambda settings, cfg, run_dir: None
 
 
 def _victims(ctx: AttackContext) -> VictimSelector:
@@ -52,6 +57,10 @@ ATTACKS.add("fgsm", Attack(lambda ctx: _gradient(ctx, GradientAttack.fgsm()), Ba
 ATTACKS.add("pgd", Attack(lambda ctx: _gradient(ctx, GradientAttack.pgd(ctx.options.steps)), PGDConfig, "projected gradient descent from a random start (Madry et al. 2018)"))
 ATTACKS.add("atla", Attack(lambda ctx: learned_perturb("atla", ctx), LearnedConfig, "a PPO adversary that perturbs directly, trained against the run (ATLA)"))
 ATTACKS.add("paad", Attack(lambda ctx: learned_perturb("paad", ctx), PaadAttackConfig, "PA-AD: a learned director and a PGD actor, trained against the run"))
+ATTACKS.add("transfer", Attack(
+    lambda ctx: transfer_perturb(ctx, _victims(ctx)), TransferConfig,
+    "black box: another run's model (source) crafts FGSM/PGD against itself, the run acts on it", check_transfer,
+))  # fmt: skip
 
 
 def parse_attack(spec: str) -> tuple[str, dict[str, Any]]:

@@ -48,11 +48,31 @@ class BallConfig(AttackConfig):
 
 @dataclass(frozen=True)
 class PGDConfig(BallConfig):
-    steps: int = option(PGD_STEPS, "PGD iterations (also PA-AD's actor).", flag="pgd-steps")
+    steps: int = option(PGD_STEPS, "PGD iterations (also PA-AD's actor and a transfer's source).", flag="pgd-steps")
 
     def __post_init__(self) -> None:
         super().__post_init__()
         require(self.steps >= 1, f"attack steps must be >= 1, got {self.steps}")
+
+
+TRANSFER_BASES = ("pgd", "fgsm")  # how a transfer attack's source model crafts its perturbation
+
+
+@dataclass(frozen=True)
+class TransferConfig(PGDConfig):
+    """A black-box transfer attack: another run's model crafts the perturbation, the evaluated run acts on it.
+
+    `source` has no default that could mean anything: an empty one is refused when the attack is evaluated
+    (attacks/transfer.py), not here, since a cell's label compares its settings with the class's defaults."""
+
+    source: str = option("", "Transfer: the run directory whose model crafts the perturbation, relative to the evaluated run's (e.g. ../seed1) or absolute.")
+    source_model: str = option("last", "Transfer: the source run's checkpoint, last or best.", choices=MODEL_CHOICES)
+    base: str = option("pgd", "Transfer: how the source crafts, pgd (--pgd-steps) or fgsm.", flag="transfer-base", choices=TRANSFER_BASES)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require(self.source_model in MODEL_CHOICES, f"source_model must be {' or '.join(MODEL_CHOICES)}, got {self.source_model!r}")
+        require(self.base in TRANSFER_BASES, f"transfer base must be {' or '.join(TRANSFER_BASES)}, got {self.base!r}")
 
 
 @dataclass(frozen=True)
