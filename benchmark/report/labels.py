@@ -25,6 +25,7 @@ ATTACK_NAMES = {
     "pgd": "PGD",
     "atla": "ATLA adversary",
     "paad": "PA-AD adversary",
+    "transfer": "Transfer",
 }
 # Index into seaborn's colour-blind palette per known method: the baseline in grey, robust methods in the
 # hues that stay distinct under the common colour-vision deficiencies.

@@ -1,0 +1,40 @@
+"""The CI regression gate (`regress --preset ci` against reports/baselines/ci.csv) catches a robust method
+that no longer learns to resist attacks, not only a broken learner (tests/test_regress.py).
+
+The end-to-end check trains the whole `ci` preset (about 8 minutes on 2 cores), so it runs only when asked:
+`GATE_TESTS=1 .venv/bin/pytest -q tests/test_gate.py`. `.ci/run` runs the gate itself after the tests.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cli_helpers import run_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+BASELINE = ROOT / "reports/baselines/ci.csv"
+trains_the_gate = pytest.mark.skipif(os.environ.get("GATE_TESTS") != "1", reason="trains the ci preset; set GATE_TESTS=1")
+
+
+def test_the_baseline_has_adv_train_well_above_vanilla_under_attack():
+    base = pd.read_csv(BASELINE)
+    cell = base.set_index(["method", "attack", "test_eps"])["mean"]
+    for attack in ("fgsm", "pgd"):
+        assert cell["adv_train", attack, 0.05] > cell["vanilla", attack, 0.05] + 0.2  # where a drop can show
+
+
+@trains_the_gate
+def test_the_gate_fails_when_adv_train_no_longer_trains_on_perturbed_observations(tmp_path):
+    # attack_fraction 0: no step is attacked while acting or learning, so adv_train trains as vanilla does
+    done = run_cli(
+        "regress", "--preset", "ci", "--baseline", str(BASELINE), "--workers", "2", "--out", str(tmp_path / "runs"),
+        "--set", "method.attack_fraction=0", timeout=3600, env={**os.environ, "COLUMNS": "250"},
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr[-3000:]
+    worse = [line for line in done.stdout.splitlines() if "WORSE" in line]
+    assert worse and all("adv_train" in line for line in worse), done.stdout  # vanilla's cells are unchanged
+    assert any("fgsm" in line for line in worse) and any("pgd" in line for line in worse)
