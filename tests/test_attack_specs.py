@@ -13,7 +13,7 @@ from benchmark.attacks import attack_cells, attack_settings, parse_attack, split
 from benchmark.errors import UserError
 from benchmark.evaluate import evaluate
 from benchmark.sweep import missing_evaluations, plan, preset_from_dict
-from tests.cli_helpers import run_cli, tiny_preset
+from cli_helpers import run_cli, tiny_preset
 
 REFERENCE_RUN = Path(__file__).resolve().parent.parent / "checkpoints/sim/3m/vanilla/eps0/seed0"
 

@@ -9,7 +9,7 @@ import pytest
 
 from benchmark.errors import UserError
 from benchmark.report.build import build_report
-from tests.cli_helpers import TINY, preset_file, run_cli
+from cli_helpers import TINY, preset_file, run_cli
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import pytest
 
 from benchmark.errors import UserError
 from benchmark.sweep import load_preset, plan, subgrid
-from tests.cli_helpers import run_cli
+from cli_helpers import run_cli
 
 
 @pytest.mark.parametrize("name", ["validation", "results", "paper"])

@@ -20,7 +20,7 @@ from benchmark.evaluate import evaluate, evaluate_cell, load_policy
 from benchmark.runner import EpisodeRunner
 from benchmark.streams import RunGenerators
 from benchmark.sweep import missing_evaluations, plan, preset_from_dict
-from tests.cli_helpers import run_cli, tiny_preset
+from cli_helpers import run_cli, tiny_preset
 
 REFERENCE = Path(__file__).resolve().parent.parent / "checkpoints/sim/3m"
 CPU = torch.device("cpu")
