@@ -165,6 +165,8 @@ def copy_on_map(root: Path, name: str, map_name: str) -> None:
 ])  # fmt: skip
 def test_a_source_that_cannot_be_a_transfer_is_refused_before_any_episode(root, spec, message):
     copy_on_map(root, "8m", "8m")
+    for best in (root / "vanilla/eps0/copy/checkpoints").glob("best.*"):  # a source without a best model
+        best.unlink()
     run = root / VICTIM
     with pytest.raises(UserError, match=message):
         evaluate(run, episodes=2, attacks=["none", spec], eps_values=[0, 0.1])
