@@ -54,7 +54,7 @@ def coverage_pairs(preset_name: str, frame: pd.DataFrame) -> tuple[tuple[str, st
 
 def _steps_so_far(run_dir: Path) -> int:
     """Env steps of the last test round of a run still training (its manifest gets them only at the end)."""
-    rows = read_csv_rows(run_dir / TRAIN_FILE, TRAIN_COLUMNS) if (run_dir / TRAIN_FILE).is_file() else []
+    rows = read_csv_rows(run_dir / TRAIN_FILE, TRAIN_COLUMNS)  # a missing file reads as no rows
     return int(float(rows[-1]["env_steps"])) if rows else 0
 
 
