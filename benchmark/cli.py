@@ -397,7 +397,7 @@ def regress(preset, baseline, out, update, workers, group_size, launcher, addres
 
     from benchmark import regress as gate
     from benchmark.launchers import LaunchOptions
-    from benchmark.sweep import plan
+    from benchmark.sweep import plan, planned_evaluations
 
     spec = _preset(preset, seeds, overrides)
     old = gate.load_baseline(baseline) if baseline.exists() or not update else None  # fail before the sweep
@@ -406,7 +406,8 @@ def regress(preset, baseline, out, update, workers, group_size, launcher, addres
         root = out or Path(scratch)
         cells = plan(spec, root, backend)
         run_plan(spec.name, root, cells, launch, options)
-        summary = gate.summary_of([cell.run_dir for cell in cells])
+        planned = {key for cell in cells for key in planned_evaluations(cell)}
+        summary = gate.own_cells(gate.summary_of([cell.run_dir for cell in cells]), planned)
     wide = Console(width=None if sys.stdout.isatty() else 160)
     verdict = gate.judge(summary, old) if old is not None else None
     if verdict is not None:

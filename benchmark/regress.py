@@ -34,7 +34,7 @@ from benchmark.errors import UserError
 from benchmark.records import atomic_write_text
 from benchmark.report.aggregate import summarise
 from benchmark.report.compare import DROP, NEW, compare, read_baseline
-from benchmark.report.runs import collect_runs
+from benchmark.report.runs import EPS_DIGITS, collect_runs
 from benchmark.report.stats import DEFAULT_REPS
 
 ALPHA = 0.01
@@ -74,6 +74,15 @@ def summary_of(run_dirs: Sequence[Path], reps: int = DEFAULT_REPS) -> pd.DataFra
     if found.skipped:
         raise UserError(f"{len(found.skipped)} run(s) cannot be compared (first: {found.skipped[0].reason})")
     return summarise(found.runs, reps)
+
+
+def own_cells(summary: pd.DataFrame, planned: set[tuple[str, float]]) -> pd.DataFrame:
+    """The summary's rows of a preset's own (attack label, test eps) cells. Runs shared by two presets (the
+    CI gate's `ci` and `ci_learned`, one --out) hold both presets' evaluations; each gate judges, and
+    writes as its baseline, only what it planned, so that its baseline does not depend on what else ran."""
+    keys = {(label, round(eps, EPS_DIGITS)) for label, eps in planned}
+    mine = [(a, round(e, EPS_DIGITS)) in keys for a, e in zip(summary["attack"], summary["test_eps"])]
+    return summary[mine].reset_index(drop=True)
 
 
 def write_baseline(summary: pd.DataFrame, path: Path) -> None:
@@ -127,4 +136,4 @@ def summary_line(verdict: Verdict) -> str:
     return f"regression: {', '.join(parts)} (one-sided Fisher, Holm, alpha {verdict.alpha:g})"
 
 
-__all__ = ["ALPHA", "Verdict", "judge", "load_baseline", "summary_line", "summary_of", "verdict_table", "write_baseline"]
+__all__ = ["ALPHA", "Verdict", "judge", "load_baseline", "own_cells", "summary_line", "summary_of", "verdict_table", "write_baseline"]

@@ -17,21 +17,30 @@ from cli_helpers import run_cli
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "reports/baselines/ci.csv"
+LEARNED_BASELINE = ROOT / "reports/baselines/ci_learned.csv"
+METHODS = {"vanilla", "adv_train", "policy_reg", "atla", "paad"}
 trains_the_gate = pytest.mark.skipif(os.environ.get("GATE_TESTS") != "1", reason="trains the ci preset; set GATE_TESTS=1")
 
 
-def test_the_baseline_has_adv_train_well_above_vanilla_under_attack():
+def test_the_baseline_covers_every_method_with_adv_train_well_above_vanilla_under_attack():
     base = pd.read_csv(BASELINE)
+    assert set(base["method"]) == METHODS
     cell = base.set_index(["method", "attack", "test_eps"])["mean"]
     for attack in ("fgsm", "pgd"):
         assert cell["adv_train", attack, 0.05] > cell["vanilla", attack, 0.05] + 0.2  # where a drop can show
+
+
+def test_the_learned_attacks_baseline_sits_where_a_drop_can_show():
+    learned = pd.read_csv(LEARNED_BASELINE)
+    assert {a.split("[")[0] for a in learned["attack"]} == {"atla", "paad"}
+    assert learned["mean"].between(0.1, 0.9).all(), learned[["method", "attack", "test_eps", "mean"]]
 
 
 @trains_the_gate
 def test_the_gate_fails_when_adv_train_no_longer_trains_on_perturbed_observations(tmp_path):
     # attack_fraction 0: no step is attacked while acting or learning, so adv_train trains as vanilla does
     done = run_cli(
-        "regress", "--preset", "ci", "--baseline", str(BASELINE), "--workers", "2", "--out", str(tmp_path / "runs"),
+        "regress", "--preset", "ci", "--baseline", str(BASELINE), "--workers", "3", "--out", str(tmp_path / "runs"),
         "--set", "method.attack_fraction=0", timeout=3600, env={**os.environ, "COLUMNS": "250"},
     )  # fmt: skip
     assert done.returncode == 1, done.stdout + done.stderr[-3000:]

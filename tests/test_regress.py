@@ -117,3 +117,16 @@ def test_a_broken_learner_fails_with_a_table(quick, tmp_path):
     assert "WORSE" in done.stdout and "regression: 1 of 1 cell(s) significantly worse" in done.stdout
     assert (tmp_path / "runs/sim/3m/vanilla/eps0/seed0/eval.csv").is_file()  # --out keeps the runs
     assert baseline.read_bytes() == before  # only --update writes the baseline
+
+
+def test_a_preset_sharing_the_runs_of_another_judges_only_its_own_cells(quick, tmp_path):
+    # `ci` and `ci_learned` share one --out: the second adds evaluations to the first's runs
+    preset, _ = quick
+    runs, first = tmp_path / "runs", tmp_path / "first.csv"
+    assert cli("regress", "--preset", str(preset), "--baseline", str(first), "--out", str(runs), "--update").returncode == 0
+    second = preset_file(tmp_path, {**QUICK, "eval": {"attacks": ["random"], "eps": [0.05], "episodes": 16}}, "second.yaml")
+    done = cli("regress", "--preset", str(second), "--baseline", str(tmp_path / "second.csv"), "--out", str(runs), "--update")
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    written = load_baseline(tmp_path / "second.csv")
+    assert list(zip(written["attack"], written["test_eps"], written["episodes"])) == [("random", 0.05, 16)]
+    assert len(load_baseline(first)) == 1  # the first preset's cell was not rewritten
