@@ -342,8 +342,23 @@ def test_claim_h_measures_cost_per_map_by_map_size():
 
 def test_claim_f_measures_transfer_attacks_only_when_run():
     assert verdicts(summary(fgsm("vanilla", 0.2)))["f"] == NOT_RUN
-    claim = next(c for c in claims(summary(cell("adv_train", 0.4, attack="transfer[source=vanilla]", test_eps=0.1)), no_cost()) if c.key == "f")
-    assert claim.verdict == MEASURED and claim.table["mean win rate (%)"].tolist() == ["40"]
+    crafted = cell("adv_train", 0.4, attack="transfer[source=vanilla]", test_eps=0.1)
+    claim = next(c for c in claims(summary(crafted, cell("adv_train", 0.3, attack="pgd", test_eps=0.1)), no_cost()) if c.key == "f")
+    assert claim.verdict == MEASURED
+    assert claim.table[["transfer (%)", "white-box PGD (%)", "random (%)"]].values.tolist() == [["40", "30", "–"]]
+
+
+def test_claim_f_sets_each_transfer_cell_beside_white_box_pgd_of_its_own_map_and_radius():
+    rows = [
+        cell("vanilla", mean, attack=attack, test_eps=eps, map_name=m)
+        for m, eps, attack, mean in [
+            ("2s3z", 0.1, "transfer[source=x]", 0.9), ("3m", 0.05, "transfer[source=x]", 0.6), ("3m", 0.1, "transfer[source=x]", 0.1),
+            ("3m", 0.05, "pgd", 0.2), ("3m", 0.1, "pgd", 0.0), ("2s3z", 0.1, "pgd", 0.05), ("3m", 0.1, "random", 0.95),
+        ]
+    ]  # fmt: skip
+    table = next(c for c in claims(summary(*rows), no_cost()) if c.key == "f").table
+    got = table[["map", "ε", "transfer (%)", "white-box PGD (%)", "random (%)"]].values.tolist()
+    assert got == [["3m", "0.05", "60", "20", "–"], ["3m", "0.1", "10", "0", "95"], ["2s3z", "0.1", "90", "5", "–"]]
 
 
 def test_claim_g_needs_paad_at_three_radii_from_005_to_05():

@@ -43,7 +43,7 @@ def test_the_sweep_command_plans_the_subgrid(tmp_path):
     assert bad.returncode == 1 and "has no map 3n" in bad.stderr and bad.stderr.count("\n") == 1
 
 
-@pytest.mark.parametrize(("trained", "learned"), [("validation", "validation_learned"), ("results", "results_learned"), ("faithful", "faithful_learned"), ("ci", "ci_learned")])
+@pytest.mark.parametrize(("trained", "learned"), [("validation", "validation_learned"), ("results", "results_learned"), ("faithful", "faithful_learned"), ("ci", "ci_learned"), ("validation", "validation_transfer")])
 def test_a_learned_attacks_preset_evaluates_its_partners_runs_and_trains_none_of_its_own(trained, learned, tmp_path):
     # The two presets repeat one grid; if they drifted apart, the learned attacks would train new runs
     # instead of attacking the trained ones.

@@ -471,19 +471,30 @@ def _cost_table(means: pd.DataFrame) -> pd.DataFrame:
 
 
 def _transfer(data: _Data) -> Decision:
-    """Measured when the data hold an attack whose base name is `transfer`: each configuration's mean win
-    rate under it (test ε > 0). Not run otherwise."""
+    """Measured when the data hold an attack whose base name is `transfer`: each (map, configuration, test ε > 0)
+    cell's mean win rate under it, beside the same configuration's under white-box PGD (the attack the
+    transfer's source crafts with; its cell pools every seed of the configuration, the source's included)
+    and under random noise of the same radius. Not run otherwise."""
     rows = _attacked(data.summary, ["transfer"])
     if rows.empty:
         return NOT_RUN, "no transfer attack in the data", None
-    means = rows.groupby(["method", "train_eps", "attack"], as_index=False)["mean"].mean()
+    config = ["backend", "map", "method", "train_eps", "test_eps"]
+    maps, methods = map_order(rows["map"].unique()), method_order(rows["method"].unique())
+    rows = rows.assign(_m=rows["map"].map(maps.index), _c=rows["method"].map(methods.index))
+    rows = rows.sort_values(["_m", "_c", "train_eps", "attack", "test_eps"], kind="stable")
     table = pd.DataFrame(
         {
-            "configuration": [row_label(m, e) for m, e in zip(means["method"], means["train_eps"])],
-            "attack": [attack_name(a) for a in means["attack"]],
-            "mean win rate (%)": (100 * means["mean"]).map("{:.0f}".format),
+            "map": rows["map"].to_numpy(),
+            "configuration": [row_label(m, e) for m, e in zip(rows["method"], rows["train_eps"])],
+            "attack": [attack_name(a) for a in rows["attack"]],
+            "ε": rows["test_eps"].map("{:g}".format).to_numpy(),
+            "transfer (%)": (100 * rows["mean"]).map("{:.0f}".format).to_numpy(),
         }
     )
+    for base, column in (("pgd", "white-box PGD (%)"), ("random", "random (%)")):
+        same = data.summary[data.summary["attack"] == base].set_index(config)["mean"]
+        found = [same.get(key) for key in rows[config].itertuples(index=False, name=None)]
+        table[column] = ["–" if v is None else f"{100 * v:.0f}" for v in found]
     return MEASURED, f"{rows['attack'].nunique()} transfer attack label(s) over {len(rows)} cell(s)", table
 
 
