@@ -17,6 +17,7 @@ from benchmark.report.aggregate import summarise
 from benchmark.report.build import build_report
 from benchmark.report.command import report
 from benchmark.report.compare import compare, read_baseline
+from benchmark.report.figures import _score_matrices
 from benchmark.report.runs import collect_runs
 from benchmark.report.tables import paper_tables, to_latex, to_markdown
 from runs_factory import CELLS, CONFIGS, EPISODES, MAPS, REPS, SEEDS, known_wins, write_run, write_sweep
@@ -273,3 +274,15 @@ def test_a_second_report_in_the_same_folder_drops_stale_files(sweep, tmp_path):
     stale = set(first.files) - set(second.files)
     assert out / "tables" / "win_rate_fgsm.md" in stale and not any(p.exists() for p in stale)
     assert (out / "notes.txt").read_text() == "mine" and (out / "figures" / "my_plot.png").read_bytes() == b"mine"
+
+
+def test_profiles_use_the_cells_every_seed_has_when_an_attack_reached_only_some_seeds():
+    # a study evaluated part-way: one learned attack on seed 0 only, a transfer on seed 1 only
+    rows = [("fgsm", 0, 0.5), ("fgsm", 1, 0.25), ("atla", 0, 0.75), ("transfer[source=x]", 1, 0.0)]
+    scores = pd.DataFrame(
+        [{"map": "3m", "attack": a, "test_eps": 0.1, "method": "vanilla", "train_eps": 0.0, "seed": seed, "win_rate": w} for a, seed, w in rows]
+        + [{"map": "3m", "attack": a, "test_eps": 0.1, "method": "adv_train", "train_eps": 0.1, "seed": 0, "win_rate": 1.0} for a, _, _ in rows]
+    )
+    matrices, tasks, attacked = _score_matrices(scores)
+    assert tasks == 1 and attacked
+    assert matrices[("vanilla", 0.0)].tolist() == [[0.5], [0.25]] and matrices[("adv_train", 0.1)].tolist() == [[1.0]]

@@ -221,20 +221,22 @@ def robustness_profiles(scores: pd.DataFrame, reps: int) -> list[ReportFigure]:
 
 
 def _score_matrices(scores: pd.DataFrame) -> tuple[dict[tuple[str, float], np.ndarray], int, bool]:
-    """Per (method, train eps), a (seeds x tasks) matrix over the tasks every configuration was tested on,
-    their number, and whether they are attacked cells: tasks are the attacked (map, attack, test eps) cells,
-    or all cells when nothing was attacked. A seed that lacks one of those tasks is left out of the matrix,
-    since rliable needs it rectangular."""
+    """Per (method, train eps), a (seeds x tasks) matrix over the tasks every seed of every configuration was
+    tested on, their number, and whether they are attacked cells: tasks are the attacked (map, attack, test
+    eps) cells, or all cells when nothing was attacked. rliable needs the matrices rectangular; taking the
+    tasks all seeds share (not dropping the seeds that lack one) keeps a study evaluated part-way, where one
+    attack has reached only some seeds, from losing every seed."""
     attacked = scores[(scores["test_eps"] > 0) & (scores["attack"] != "none")]
     scores = attacked if not attacked.empty else scores
     task = ["map", "attack", "test_eps"]
     per_config = {c: scores[(scores["method"] == c[0]) & (scores["train_eps"] == c[1])] for c in train_configs(scores)}
-    common = set.intersection(*(set(map(tuple, rows[task].to_numpy())) for rows in per_config.values()))
+    tested = [set(map(tuple, seed_rows[task].to_numpy())) for rows in per_config.values() for _, seed_rows in rows.groupby("seed")]
+    common = set.intersection(*tested) if tested else set()
     if not common:
         return {}, 0, False
     matrices = {}
     for config, rows in per_config.items():
-        wide = rows.pivot_table(index="seed", columns=task, values="win_rate")[sorted(common)].dropna()
+        wide = rows.pivot_table(index="seed", columns=task, values="win_rate")[sorted(common)]
         if not wide.empty:
             matrices[config] = wide.to_numpy()
     return matrices, len(common), not attacked.empty
