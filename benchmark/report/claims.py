@@ -479,9 +479,9 @@ def _transfer(data: _Data) -> Decision:
     if rows.empty:
         return NOT_RUN, "no transfer attack in the data", None
     config = ["backend", "map", "method", "train_eps", "test_eps"]
-    maps, methods = map_order(rows["map"].unique()), method_order(rows["method"].unique())
-    rows = rows.assign(_m=rows["map"].map(maps.index), _c=rows["method"].map(methods.index))
-    rows = rows.sort_values(["_m", "_c", "train_eps", "attack", "test_eps"], kind="stable")
+    # the summary is in the report's order within a map (aggregate.sort_grid); maps as the criteria list them
+    maps = map_order(rows["map"].unique())
+    rows = rows.sort_values("map", key=lambda column: column.map(maps.index), kind="stable")
     table = pd.DataFrame(
         {
             "map": rows["map"].to_numpy(),
