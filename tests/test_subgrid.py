@@ -44,9 +44,9 @@ def test_the_sweep_command_plans_the_subgrid(tmp_path):
 
 
 @pytest.mark.parametrize(("trained", "learned"), [("validation", "validation_learned"), ("results", "results_learned"), ("faithful", "faithful_learned"), ("ci", "ci_learned"), ("validation", "validation_transfer")])
-def test_a_learned_attacks_preset_evaluates_its_partners_runs_and_trains_none_of_its_own(trained, learned, tmp_path):
-    # The two presets repeat one grid; if they drifted apart, the learned attacks would train new runs
-    # instead of attacking the trained ones.
+def test_an_attacks_only_preset_evaluates_its_partners_runs_and_trains_none_of_its_own(trained, learned, tmp_path):
+    # The two presets repeat one grid (the `_learned` presets, the CI gate's, the transfer check); if they
+    # drifted apart, the second would train new runs instead of attacking the trained ones.
     runs = {c.run_dir: c.config for c in plan(load_preset(trained), tmp_path)}
     attacked = {c.run_dir: c.config for c in plan(load_preset(learned), tmp_path)}
     assert attacked and all(runs.get(path) == cfg for path, cfg in attacked.items())

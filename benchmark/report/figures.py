@@ -234,11 +234,11 @@ def _score_matrices(scores: pd.DataFrame) -> tuple[dict[tuple[str, float], np.nd
     common = set.intersection(*tested) if tested else set()
     if not common:
         return {}, 0, False
-    matrices = {}
-    for config, rows in per_config.items():
-        wide = rows.pivot_table(index="seed", columns=task, values="win_rate")[sorted(common)]
-        if not wide.empty:
-            matrices[config] = wide.to_numpy()
+    # every seed of every configuration has all of `common`, so no matrix is empty or has holes
+    matrices = {
+        config: rows.pivot_table(index="seed", columns=task, values="win_rate")[sorted(common)].to_numpy()
+        for config, rows in per_config.items()
+    }
     return matrices, len(common), not attacked.empty
 
 
