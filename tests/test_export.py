@@ -133,3 +133,25 @@ def test_nothing_to_export_is_one_line(tmp_path):
     done = cli("export", str(tmp_path / "empty"), "--out", str(tmp_path / "out"))
     assert done.returncode == 1 and done.stderr.strip().splitlines()[-1].startswith("error:")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_sweep_over_exported_runs_adds_their_missing_cells_without_training(runs, tmp_path):
+    """The study's records live in the repository as exports (reports/study/runs): a sitting on a new
+    machine exports them into its sweep root and the sweep must take them as trained."""
+    out = tmp_path / "exported"
+    assert cli("export", str(runs), "--out", str(out)).returncode == 0
+    preset = tmp_path / "grid.yaml"
+    settings = {key: value for key, value in SMALL.items() if key not in ("env.map", "train.steps")}
+    preset.write_text(json.dumps({  # YAML is a superset of JSON
+        "backend": "sim", "maps": ["3m"], "methods": {"vanilla": [0]}, "seeds": [0], "steps": SMALL["train.steps"],
+        "settings": settings, "eval": {"attacks": ["none", "fgsm"], "eps": [0.0, 0.1], "episodes": 4},
+    }))  # fmt: skip
+    trained, evaluated = (out / RUN / "train.csv").read_bytes(), pd.read_csv(out / RUN / "eval.csv")
+    done = cli("sweep", "--preset", str(preset), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert (out / RUN / "train.csv").read_bytes() == trained and not (out / RUN / "checkpoints/last.pt").exists()
+    rows = pd.read_csv(out / RUN / "eval.csv")
+    assert set(zip(rows["attack"], rows["test_eps"])) >= {("none", 0.0), ("none", 0.1), ("fgsm", 0.0), ("fgsm", 0.1)}
+    # the export's cells (a learned attack among them) are kept as they were, not redone
+    pd.testing.assert_frame_equal(rows.iloc[: len(evaluated)], evaluated)
+    assert len(rows) == len(evaluated) + 2
