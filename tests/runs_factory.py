@@ -29,8 +29,10 @@ def write_run(
     backend: str = "sim",
     episodes: int = EPISODES,
     finished: bool = True,
+    settings: dict[str, object] | None = None,
 ) -> Path:
-    """A run directory as `robust-qmix train` + `evaluate` leave it, with the given wins per (attack, eps)."""
+    """A run directory as `robust-qmix train` + `evaluate` leave it, with the given wins per (attack, eps);
+    `settings`: config overrides beyond the run's identity (a knob setting)."""
     run = root / backend / map_name / method / f"eps{train_eps:g}" / f"seed{seed}"
     overrides = {
         "env.backend": backend,
@@ -40,6 +42,7 @@ def write_run(
         "train.seed": seed,
         "train.steps": TRAIN_STEPS[-1],
         "train.test_interval": 250,
+        **(settings or {}),
     }
     write_yaml(run / "config.yaml", RunConfig().with_overrides(overrides).to_dict())
     manifest = {

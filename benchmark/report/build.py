@@ -27,6 +27,7 @@ from benchmark.report.pdf import render_pdf
 from benchmark.report.plotting import report_style
 from benchmark.report.runs import Run, collect_runs
 from benchmark.report.stats import DEFAULT_REPS
+from benchmark.report.sweeps import collect_sweeps, sweep_cells, sweeps_claim
 from benchmark.report.tables import paper_tables, to_html, to_latex, to_markdown
 
 TITLE = "robust-qmix report"
@@ -89,11 +90,13 @@ def build_report(
     reps: int = DEFAULT_REPS,
     warn: Callable[[str], None] = lambda message: None,
     preset: str | None = None,
+    sweeps: Path | None = None,
 ) -> ReportResult:
     """Summarise the runs under `paths` into `out`; a run that cannot be summarised is reported via `warn`
     and left out, and UserError is raised only when nothing can be summarised or an input is unusable.
     With `preset` (a name or YAML path) and one sweep root in `paths`, the report also says how much of
-    that preset's grid the runs cover (coverage.csv and the overview)."""
+    that preset's grid the runs cover (coverage.csv and the overview). With `sweeps` (a folder of sweep
+    roots, each one knob setting) the claims end with those settings set beside the runs' own (sweeps.py)."""
     if reps < 1:
         raise UserError(f"--reps must be >= 1, got {reps}")
     if preset is not None and len(paths) != 1:
@@ -108,6 +111,9 @@ def build_report(
     # The runs' backend when they share one: a preset swept with --backend sc2 is planned on sc2.
     backends = {r.backend for r in found.runs}
     covered = coverage(preset, Path(paths[0]), backends.pop() if len(backends) == 1 else None) if preset is not None else None
+    swept, swept_skipped = collect_sweeps(sweeps) if sweeps is not None else ({}, [])
+    for skipped in swept_skipped:
+        warn(f"left out of the sweeps {skipped.reason}")
     write.check_writable()
     summary = summarise(found.runs, reps)
     comparison = None
@@ -124,6 +130,10 @@ def build_report(
     cost = training_cost(found.runs)
     checks = criteria(summary)
     verdicts = tuple(claims(summary, cost, checks))
+    if sweeps is not None:
+        swept_cells = sweep_cells(found.runs, swept, reps)
+        write("sweeps.csv", swept_cells.to_csv(index=False))
+        verdicts += (sweeps_claim(swept_cells),)
     write("criteria.csv", checks.to_csv(index=False))
     write("claims.md", claims_markdown(verdicts, checks))
     generated = datetime.now(timezone.utc).isoformat(timespec="seconds")

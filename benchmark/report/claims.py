@@ -543,12 +543,14 @@ _CLAIMS: tuple[tuple[str, str, Callable[[_Data], Decision]], ...] = (
 def claims(summary: pd.DataFrame, cost: pd.DataFrame, checks: pd.DataFrame | None = None) -> list[Claim]:
     """Every claim with its verdict; `checks` is criteria(summary), computed here when not given."""
     data = _Data(summary, criteria(summary) if checks is None else checks, cost)
-    found = []
-    for key, statement, decide in _CLAIMS:
-        verdict, evidence, table = decide(data)
-        sentence = evidence if evidence.endswith(".") else f"{evidence}."  # a list may end in `Policy reg.`
-        found.append(Claim(key, statement, " ".join(inspect.getdoc(decide).split()), verdict, sentence, table))
-    return found
+    return [claim_from(key, statement, decide, data) for key, statement, decide in _CLAIMS]
+
+
+def claim_from(key: str, statement: str, decide: Callable[[object], Decision], data: object) -> Claim:
+    """The claim `decide` makes of `data`, its rule being `decide`'s docstring."""
+    verdict, evidence, table = decide(data)
+    sentence = evidence if evidence.endswith(".") else f"{evidence}."  # a list may end in `Policy reg.`
+    return Claim(key, statement, " ".join(inspect.getdoc(decide).split()), verdict, sentence, table)
 
 
 # ---- claims.md
