@@ -46,6 +46,7 @@ def test_each_setting_is_labelled_from_its_config_and_chosen_on_fgsm_at_the_trai
     assert list(table["clean (%)"]) == [percent(16), percent(17), percent(15)]
     assert list(table["FGSM ε=0.1 (%)"]) == [percent(8), percent(6), percent(12)]
     assert list(table["PGD ε=0.1 (%)"]) == [percent(7), percent(9), percent(6)]
+    assert list(table.columns[4:7]) == ["clean (%)", "FGSM ε=0.1 (%)", "PGD ε=0.1 (%)"]  # the choosing cell first
     assert list(table["chosen"]) == ["", "", "yes"]  # best FGSM at 0.1, though worst under PGD
     assert not any("0.2" in column for column in table.columns)  # only the train eps
 

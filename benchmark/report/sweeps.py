@@ -96,7 +96,7 @@ def sweep_table(cells: pd.DataFrame) -> pd.DataFrame:
             clean = rows_of[(rows_of["attack"] == "none") & (rows_of["test_eps"] == 0)]["mean"]
             row = {"map": key[1], "configuration": row_label(key[2], key[3]), "variant": label,
                    "seeds": str(int(rows_of["seeds"].max())), "clean (%)": _percent(clean)}  # fmt: skip
-            for attack in sorted(shared, key=attack_order):
+            for attack in sorted(attack_order(shared), key=lambda a: a != CHOICE_ATTACK):  # the choosing cell first
                 mine = attacked[(attacked["variant"] == label) & (attacked["attack"] == attack)]["mean"]
                 row[f"{attack_name(attack)} ε={key[3]:g} (%)"] = _percent(mine)
             row["chosen"] = "yes" if label == choice else ""
