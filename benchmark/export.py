@@ -4,8 +4,9 @@ An exported run directory holds what evaluation and reports read: config.yaml, m
 eval.csv and the trained model as checkpoints/model.safetensors with model.json (model_files.py: no pickle
 in what is shared), plus the best test round's model as best.safetensors with best.json where the run has
 one. It leaves out checkpoints/last.pt (the replay buffer, optimiser and random streams that resuming needs:
-hundreds of MB per run) and adversaries/ (learned attacks, which `robust-qmix evaluate` trains again on
-demand). So an exported run can be evaluated and reported, not trained further. eval.json (which model
+hundreds of MB per run) and the learned attacks in adversaries/ (`robust-qmix evaluate` trains them again
+on demand), keeping only each one's training curve there (NAME.csv, a few tens of KB), which the report's
+adversaries.csv reads to say whether it plateaued. So an exported run can be evaluated and reported, not trained further. eval.json (which model
 eval.csv describes) travels with eval.csv; a model keeps its checksum when converted, so it stays true. Each
 destination run directory is written under its lock, and whatever an earlier export or run left there is
 removed.
@@ -86,6 +87,8 @@ def _copy_run(run: Path, target: Path) -> None:
     shutil.rmtree(target / ADVERSARY_DIR, ignore_errors=True)
     for name in SHARED_FILES:
         atomic_write_bytes(target / name, (run / name).read_bytes())
+    for curve in sorted((run / ADVERSARY_DIR).glob("*.csv")):
+        atomic_write_bytes(target / ADVERSARY_DIR / curve.name, curve.read_bytes())
     for stem, model in models.items():
         model_files.save(target / CHECKPOINT_DIR / stem, model)
     if (run / EVAL_MODEL_FILE).is_file():

@@ -50,8 +50,11 @@ def test_export_keeps_what_evaluation_and_reports_need_and_nothing_else(runs, tm
     assert (runs / RUN / "checkpoints/last.pt").is_file() and any((runs / RUN / "adversaries").iterdir())
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
     models = [f"checkpoints/{stem}{suffix}" for stem in ("best", "model") for suffix in (".json", ".safetensors")]
-    assert files == [str(RUN / name) for name in (*models, "config.yaml", "eval.csv", "eval.json", "manifest.json", "train.csv")]
-    for name in ("config.yaml", "eval.csv", "eval.json", "train.csv", MANIFEST_FILE):
+    curves = sorted(f"adversaries/{p.name}" for p in (runs / RUN / "adversaries").glob("*.csv"))
+    assert curves and not list((out / RUN).glob("adversaries/*.pt"))  # the learned attack's curve, not the attack
+    shared = (*curves, *models, "config.yaml", "eval.csv", "eval.json", "manifest.json", "train.csv")
+    assert files == [str(RUN / name) for name in shared]
+    for name in ("config.yaml", "eval.csv", "eval.json", "train.csv", MANIFEST_FILE, *curves):
         assert (out / RUN / name).read_bytes() == (runs / RUN / name).read_bytes()
     for stem in ("model", "best"):  # the same models, converted
         assert model_files.identity(out / RUN / f"checkpoints/{stem}.safetensors") == model_files.identity(runs / RUN / f"checkpoints/{stem}.pt")
