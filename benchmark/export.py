@@ -6,10 +6,10 @@ in what is shared), plus the best test round's model as best.safetensors with be
 one. It leaves out checkpoints/last.pt (the replay buffer, optimiser and random streams that resuming needs:
 hundreds of MB per run) and the learned attacks in adversaries/ (`robust-qmix evaluate` trains them again
 on demand), keeping only each one's training curve there (NAME.csv, a few tens of KB), which the report's
-adversaries.csv reads to say whether it plateaued. So an exported run can be evaluated and reported, not trained further. eval.json (which model
-eval.csv describes) travels with eval.csv; a model keeps its checksum when converted, so it stays true. Each
-destination run directory is written under its lock, and whatever an earlier export or run left there is
-removed.
+adversaries.csv reads to say whether it plateaued. So an exported run can be evaluated and reported, not
+trained further. eval.json (which model eval.csv describes) travels with eval.csv; a model keeps its
+checksum when converted, so it stays true. Each destination run directory is written under its lock, and
+whatever an earlier export or run left there is removed.
 """
 
 from __future__ import annotations
