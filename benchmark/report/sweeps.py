@@ -43,12 +43,17 @@ def collect_sweeps(folder: Path) -> tuple[dict[str, tuple[Run, ...]], list[Skipp
 def variant(run: Run, study: Mapping[tuple, Run]) -> str | None:
     """What `run` sets differently from the study's run of its configuration (`kappa=0.3`); None when the
     study has no such run to compare with."""
-    default = study.get((run.backend, run.map, run.method, round(run.train_eps, EPS_DIGITS)))
+    default = study.get(_config(run))
     if default is None:
         return None
     mine, theirs = _flat(run.record.config), _flat(default.record.config)
     changed = sorted(k for k in mine.keys() | theirs.keys() if k not in IGNORED and mine.get(k) != theirs.get(k))
     return ", ".join(f"{k.removeprefix('method.')}={mine.get(k)}" for k in changed) or STUDY_SETTING
+
+
+def _config(run: Run) -> tuple:
+    """The configuration a run belongs to (its identity without the seed)."""
+    return (run.backend, run.map, run.method, round(run.train_eps, EPS_DIGITS))
 
 
 def _flat(config: Mapping, prefix: str = "") -> dict[str, object]:
@@ -64,7 +69,7 @@ def sweep_cells(study: Sequence[Run], sweeps: Mapping[str, Sequence[Run]], reps:
     a `variant` column."""
     by_config = {}
     for run in study:
-        by_config.setdefault((run.backend, run.map, run.method, round(run.train_eps, EPS_DIGITS)), run)
+        by_config.setdefault(_config(run), run)
     frames, swept = [], set()
     for runs in sweeps.values():
         labelled: dict[str, list[Run]] = {}
@@ -72,11 +77,11 @@ def sweep_cells(study: Sequence[Run], sweeps: Mapping[str, Sequence[Run]], reps:
             label = variant(run, by_config)
             if label is not None:
                 labelled.setdefault(label, []).append(run)
-                swept.add((run.backend, run.map, run.method, round(run.train_eps, EPS_DIGITS)))
+                swept.add(_config(run))
         frames += [summarise(group, reps).assign(variant=label) for label, group in labelled.items()]
     if not frames:
         return pd.DataFrame()
-    defaults = [r for r in study if (r.backend, r.map, r.method, round(r.train_eps, EPS_DIGITS)) in swept]
+    defaults = [r for r in study if _config(r) in swept]
     frames.insert(0, summarise(defaults, reps).assign(variant=STUDY_SETTING))
     return pd.concat(frames, ignore_index=True)
 
