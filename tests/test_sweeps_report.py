@@ -15,7 +15,7 @@ from runs_factory import EPISODES, REPS, write_run
 CELLS = (("none", 0.0), ("fgsm", 0.1), ("pgd", 0.1), ("fgsm", 0.2))
 
 
-def _runs(root, wins: dict, settings: dict | None = None, method: str = "adv_train", seeds=(0, 1)) -> None:
+def _runs(root, wins: tuple[int, ...], settings: dict | None = None, method: str = "adv_train", seeds=(0, 1)) -> None:
     for seed in seeds:
         write_run(root, method=method, train_eps=0.1, seed=seed, wins=dict(zip(CELLS, wins)), settings=settings)
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from benchmark.errors import UserError
 from benchmark.report.aggregate import summarise
-from benchmark.report.claims import MEASURED, NOT_RUN, Claim, Decision, claim_from
+from benchmark.report.claims import MEASURED, NOT_RUN, ROUNDING, Claim, Decision, claim_from
 from benchmark.report.labels import attack_name, attack_order, map_order, row_label
 from benchmark.report.runs import EPS_DIGITS, Run, Skipped, collect_runs
 
@@ -52,8 +52,8 @@ def variant(run: Run, study: Mapping[tuple, Run]) -> str | None:
 
 
 def _config(run: Run) -> tuple:
-    """The configuration a run belongs to (its identity without the seed)."""
-    return (run.backend, run.map, run.method, round(run.train_eps, EPS_DIGITS))
+    """The configuration a run belongs to: its identity without the seed (train eps already rounded)."""
+    return run.identity[:-1]
 
 
 def _flat(config: Mapping, prefix: str = "") -> dict[str, object]:
@@ -89,12 +89,11 @@ def sweep_cells(study: Sequence[Run], sweeps: Mapping[str, Sequence[Run]], reps:
 def sweep_table(cells: pd.DataFrame) -> pd.DataFrame:
     """One row per (configuration, variant): seeds, clean win rate, and each attack at the train eps that
     every variant of the configuration has; `chosen` marks the best FGSM at the train eps."""
-    at_train = cells[(cells["test_eps"] - cells["train_eps"]).abs() < 10**-EPS_DIGITS]
     rows = []
     maps = map_order(cells["map"].unique())
     for key, config in sorted(cells.groupby(list(CONFIGURATION)), key=lambda item: maps.index(item[0][1])):
-        attacked = at_train[(at_train[list(CONFIGURATION)] == pd.Series(dict(zip(CONFIGURATION, key)))).all(axis=1)]
-        attacked = attacked[attacked["attack"] != "none"]
+        at_train = (config["test_eps"] - config["train_eps"]).abs() < 10**-EPS_DIGITS
+        attacked = config[at_train & (config["attack"] != "none")]
         shared = [a for a, n in attacked.groupby("attack")["variant"].nunique().items() if n == config["variant"].nunique()]
         choice = _chosen(attacked[attacked["attack"] == CHOICE_ATTACK])
         for label, rows_of in config.groupby("variant", sort=False):
@@ -114,7 +113,7 @@ def _chosen(fgsm: pd.DataFrame) -> str | None:
     if fgsm.empty:
         return None
     best = fgsm["mean"].max()
-    tied = fgsm[fgsm["mean"] >= best - 1e-9]["variant"].tolist()
+    tied = fgsm[fgsm["mean"] >= best - ROUNDING]["variant"].tolist()
     return STUDY_SETTING if STUDY_SETTING in tied else tied[0]
 
 
