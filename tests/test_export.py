@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from functools import partial
 from pathlib import Path
 
@@ -158,3 +159,29 @@ def test_a_sweep_over_exported_runs_adds_their_missing_cells_without_training(ru
     # the export's cells (a learned attack among them) are kept as they were, not redone
     pd.testing.assert_frame_equal(rows.iloc[: len(evaluated)], evaluated)
     assert len(rows) == len(evaluated) + 2
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def ignored_by_git(relative: str) -> bool:
+    """Whether the repository's .gitignore keeps `relative` (a path inside the repository) out of git."""
+    done = subprocess.run(["git", "check-ignore", "--no-index", "-q", relative], cwd=REPO, check=False)
+    assert done.returncode in (0, 1), f"git check-ignore failed on {relative}"
+    return done.returncode == 0
+
+
+@pytest.mark.skipif(not (REPO / ".git").exists(), reason="needs the repository's git checkout")
+@pytest.mark.parametrize("records", ["reports/study/runs", "reports/study/sweeps/policy_reg_kappa1.0", "checkpoints"])
+def test_an_exported_run_in_the_committed_records_is_tracked_and_its_resume_state_is_not(runs, tmp_path, records):
+    # a pattern meant for the scratch root (runs/) once also matched reports/study/runs/ and silently kept
+    # a sitting's records out of its commit
+    out = tmp_path / "exported"
+    assert cli("export", str(runs), "--out", str(out)).returncode == 0
+    exported = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert any(name.startswith(str(RUN / "adversaries")) for name in exported)
+    kept_out = [name for name in exported if ignored_by_git(f"{records}/{name}")]
+    assert kept_out == [], f"{records}: .gitignore hides {kept_out}"
+    if records.startswith("reports/"):  # what a sweep or evaluation there adds beside the records
+        for name in ("checkpoints/last.pt", "checkpoints/best.pt", "adversaries/atla_eps0.1_steps200_victims0.pt"):
+            assert ignored_by_git(f"{records}/{RUN}/{name}"), name
