@@ -384,10 +384,11 @@ def _progress_cells() -> Progress:
 @click.option("--update", is_flag=True, help="Write the runs' summary as the new baseline instead of failing.")
 @_launch_options
 def regress(preset, baseline, out, update, workers, group_size, launcher, address, backend, seeds, overrides) -> None:
-    """Run a preset's sweep and exit 1 if any cell wins significantly less often than in BASELINE.
+    """Run a preset's sweep and exit 1 if any cell wins significantly less often than in BASELINE, or
+    vanilla significantly more often under an attack (the attack got weaker).
 
-    The test: one-sided Fisher exact per cell on wins pooled over seeds, Holm-adjusted, alpha 0.01
-    (benchmark/regress.py explains the choice).
+    The test: Fisher exact per cell on wins pooled over seeds, one-sided (two-sided on vanilla's attacked
+    cells), Holm-adjusted, alpha 0.01 (benchmark/regress.py explains the choice).
 
     \b
     Example:

@@ -3,12 +3,17 @@
 The baseline is a report summary.csv (benchmark/report/aggregate.py), so `robust-qmix report --baseline`
 reads the same file; `--update` writes it from the current runs.
 
-Decision rule, per (backend, map, method, train_eps, attack, test_eps) cell: Fisher's exact test,
-one-sided (is the win rate now lower than the baseline's?), on wins and losses pooled over all seeds and
-test episodes, as benchmark/report/compare.py computes it; p-values Holm-adjusted over all compared cells;
-a cell fails when its adjusted p-value is below ALPHA = 0.01. Why this rule:
-- one-sided: the gate exists to catch a learner or an attack that got worse; a rise is good news, not a
-  failure, and a one-sided test spends all its power on the direction that matters;
+Decision rule, per (backend, map, method, train_eps, attack, test_eps) cell: Fisher's exact test on wins
+and losses pooled over all seeds and test episodes, as benchmark/report/compare.py computes it; one-sided
+(is the win rate now lower than the baseline's?) except on vanilla's attacked cells, where it is two-sided;
+p-values Holm-adjusted over all compared cells; a cell fails when its adjusted p-value is below ALPHA =
+0.01, as WORSE when it fell and as WEAKER ATTACK when one of vanilla's attacked cells rose. Why this rule:
+- one-sided: the gate exists to catch a learner that got worse; a rise of a clean cell, or of a defended
+  method's attacked cell, is good news, not a failure, and a one-sided test spends all its power on the
+  direction that matters;
+- two-sided on vanilla under attack (attack not none, test eps > 0): vanilla has no defence, so its win
+  rate under an attack rising means the attack lost strength, and a weaker attack would make every robust
+  method look better; a fall there is still a worse learner (or a stronger attack), and fails as WORSE;
 - exact: the CI cells sit near 0% (strong attacks) and 100% (clean play), where a normal-approximation
   two-proportion test is wrong;
 - Holm at 0.01: a false alarm would fail CI for nothing, so the chance of any false alarm over the whole grid
@@ -33,12 +38,13 @@ from rich.table import Table
 from benchmark.errors import UserError
 from benchmark.records import atomic_write_text
 from benchmark.report.aggregate import summarise
-from benchmark.report.compare import DROP, NEW, compare, read_baseline
+from benchmark.report.compare import DROP, NEW, RISE, compare, read_baseline
 from benchmark.report.runs import EPS_DIGITS, collect_runs
 from benchmark.report.stats import DEFAULT_REPS
 
 ALPHA = 0.01
-WORSE, OK, MISSING = "WORSE", "ok", "MISSING"
+WORSE, WEAKER, OK, MISSING = "WORSE", "WEAKER ATTACK", "ok", "MISSING"
+UNDEFENDED = "vanilla"  # the method whose attacked cells also guard the attacks' strength
 
 
 @dataclass(frozen=True)
@@ -52,13 +58,24 @@ class Verdict:
         return self.cells[self.cells["change"] == DROP]
 
     @property
+    def weaker(self) -> pd.DataFrame:
+        """Cells that rose significantly: only vanilla's attacked cells are tested for a rise."""
+        return self.cells[self.cells["change"] == RISE]
+
+    @property
     def passed(self) -> bool:
-        return self.worse.empty and self.missing.empty
+        return self.worse.empty and self.weaker.empty and self.missing.empty
+
+
+def guards_attack(summary: pd.DataFrame) -> pd.Series:
+    """Whether each row is one of vanilla's attacked cells, tested in both directions."""
+    return (summary["method"] == UNDEFENDED) & (summary["attack"] != "none") & (summary["test_eps"] > 0)
 
 
 def judge(summary: pd.DataFrame, baseline: pd.DataFrame, alpha: float = ALPHA) -> Verdict:
     """The decision rule of the module docstring, on a summary and a baseline (both summary.csv frames)."""
-    cells, missing = compare(summary, baseline, alpha, alternative="less")
+    sides = guards_attack(summary).map({True: "two-sided", False: "less"})
+    cells, missing = compare(summary, baseline, alpha, alternative=list(sides))
     return Verdict(cells, missing, alpha)
 
 
@@ -101,14 +118,14 @@ def verdict_table(verdict: Verdict, title: str) -> Table:
         if row.change == NEW:
             table.add_row(*key, "-", now, "-", "-", "new (not in the baseline)")
             continue
-        worse = row.change == DROP
+        flagged = {DROP: WORSE, RISE: WEAKER}.get(row.change)
         table.add_row(
             *key,
             _rate(row.baseline_wins, row.baseline_episodes),
             now,
             f"{row.diff:+.3f}",
             f"{row.p_holm:.2g}",
-            f"[bold red]{WORSE}[/]" if worse else OK,
+            f"[bold red]{flagged}[/]" if flagged else OK,
         )
     for row in verdict.missing.itertuples(index=False):
         table.add_row(*_key_cells(row, with_backend), "?", "-", "-", "-", f"[bold red]{MISSING}[/] (no run now)")
@@ -126,14 +143,17 @@ def _rate(wins: float, episodes: float) -> str:
 
 def summary_line(verdict: Verdict) -> str:
     compared = int(verdict.cells["change"].ne(NEW).sum())
+    rule = f"Fisher, one-sided but two-sided on vanilla under attack, Holm, alpha {verdict.alpha:g}"
     if verdict.passed:
-        return f"no regression: {compared} cell(s) compared, none significantly worse (one-sided Fisher, Holm, alpha {verdict.alpha:g})"
+        return f"no regression: {compared} cell(s) compared, none significantly worse and no attack weaker ({rule})"
     parts = []
     if not verdict.worse.empty:
         parts.append(f"{len(verdict.worse)} of {compared} cell(s) significantly worse")
+    if not verdict.weaker.empty:
+        parts.append(f"{len(verdict.weaker)} of vanilla's attacked cell(s) significantly higher (an attack got weaker)")
     if not verdict.missing.empty:
         parts.append(f"{len(verdict.missing)} baseline cell(s) missing")
-    return f"regression: {', '.join(parts)} (one-sided Fisher, Holm, alpha {verdict.alpha:g})"
+    return f"regression: {', '.join(parts)} ({rule})"
 
 
-__all__ = ["ALPHA", "Verdict", "judge", "load_baseline", "own_cells", "summary_line", "summary_of", "verdict_table", "write_baseline"]
+__all__ = ["ALPHA", "Verdict", "guards_attack", "judge", "load_baseline", "own_cells", "summary_line", "summary_of", "verdict_table", "write_baseline"]

@@ -42,7 +42,7 @@ def test_every_command_has_dash_h_and_an_example(command):
 
 def test_the_listings_name_every_plugin_and_its_settings():
     methods, attacks, presets = invoke("methods").output, invoke("attacks").output, invoke("presets").output
-    assert all(name in methods for name in METHODS.names()) and "kappa=0.1" in methods and "adversary.lr=0.0005" in methods
+    assert all(name in methods for name in METHODS.names()) and "kappa=1.0" in methods and "adversary.lr=0.0005" in methods
     assert all(name in attacks for name in ATTACKS.names()) and "adversary_steps=100000" in attacks and "steps=10" in attacks
     assert all(name in presets for name in preset_names()) and "the study's grid" in presets
 

@@ -172,7 +172,7 @@ def ignored_by_git(relative: str) -> bool:
 
 
 @pytest.mark.skipif(not (REPO / ".git").exists(), reason="needs the repository's git checkout")
-@pytest.mark.parametrize("records", ["reports/study/runs", "reports/study/sweeps/policy_reg_kappa1.0", "checkpoints"])
+@pytest.mark.parametrize("records", ["reports/study/runs", "reports/study/sweeps/policy_reg_kappa0.3", "checkpoints"])
 def test_an_exported_run_in_the_committed_records_is_tracked_and_its_resume_state_is_not(runs, tmp_path, records):
     # a pattern meant for the scratch root (runs/) once also matched reports/study/runs/ and silently kept
     # a sitting's records out of its commit

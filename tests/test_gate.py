@@ -30,10 +30,15 @@ def test_the_baseline_covers_every_method_with_adv_train_well_above_vanilla_unde
         assert cell["adv_train", attack, 0.05] > cell["vanilla", attack, 0.05] + 0.2  # where a drop can show
 
 
-def test_the_learned_attacks_baseline_sits_where_a_drop_can_show():
-    learned = pd.read_csv(LEARNED_BASELINE)
-    assert {a.split("[")[0] for a in learned["attack"]} == {"atla", "paad"}
-    assert learned["mean"].between(0.1, 0.9).all(), learned[["method", "attack", "test_eps", "mean"]]
+def test_the_learned_attacks_baseline_sits_where_a_drop_or_a_weaker_attack_can_show():
+    learned = pd.read_csv(LEARNED_BASELINE).assign(kind=lambda f: f["attack"].str.split("[").str[0])
+    assert set(learned["kind"]) == {"atla", "paad"}
+    defended = learned[(learned["method"] == "adv_train") & (learned["test_eps"] == 0.1)]
+    assert len(defended) == 2 and defended["mean"].between(0.1, 0.9).all(), defended  # a drop shows
+    clean = pd.read_csv(BASELINE).query("method == 'vanilla' and attack == 'none'")["mean"].iloc[0]
+    vanilla = learned[learned["method"] == "vanilla"]
+    for kind in ("atla", "paad"):  # a weaker attack raises one of vanilla's cells well below its clean rate
+        assert (vanilla.loc[vanilla["kind"] == kind, "mean"] < clean - 0.2).any(), (kind, vanilla)
 
 
 @trains_the_gate

@@ -164,7 +164,8 @@ def test_hinge_is_sadqns_margin_on_the_perturbed_output_in_units_of_the_clean_ra
 
 @pytest.mark.parametrize("form", ["kl", "tv", "hinge"])
 def test_policy_reg_adds_kappa_times_the_regulariser(tmp_path, monkeypatch, form):
-    trainer = make_trainer(tmp_path, "policy_reg", 0.1, **{"method.regulariser": form, "method.hinge_margin": 0.0})
+    overrides = {"method.regulariser": form, "method.hinge_margin": 0.0, "method.kappa": 0.1}
+    trainer = make_trainer(tmp_path, "policy_reg", 0.1, **overrides)
     method = trainer.method
     batch = fill(trainer, 0)
     early = update(method, batch, 500)  # before the ramp: eps and kappa are 0

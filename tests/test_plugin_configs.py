@@ -99,7 +99,7 @@ def test_an_old_run_directory_resumes_and_is_rewritten_in_todays_shape(tmp_path)
     cfg = RunConfig().with_overrides({"method.name": "paad", "method.train_eps": 0.1, "train.steps": 0})
     train(cfg, run)
     old = legacy_config("paad", with_adversary=True)
-    old["method"].update(ramp_start=0.25, ramp_end=0.92, attack_steps=10)
+    old["method"].update(ramp_start=0.25, ramp_end=0.92, attack_steps=10, adversary_iters=cfg.method.adversary_iters)
     old["adversary"] = dataclasses.asdict(cfg.method.adversary)
     old["train"] = cfg.to_dict()["train"]
     (run / "config.yaml").write_text(yaml.safe_dump(old))

@@ -9,18 +9,18 @@ import pandas as pd
 import pytest
 
 from benchmark.errors import UserError
-from benchmark.regress import judge, load_baseline
+from benchmark.regress import judge, load_baseline, summary_line
 from cli_helpers import preset_file
 from cli_helpers import run_cli as cli
 
 # -- the decision rule -------------------------------------------------------------------------------------
 
 
-def grid(*cells: tuple[str, int, int]) -> pd.DataFrame:
+def grid(*cells: tuple[str, int, int], method: str = "adv_train") -> pd.DataFrame:
     """A summary.csv-shaped frame: one row per (attack, wins, episodes), the other keys fixed."""
     rows = [
-        {"backend": "sim", "map": "3m", "method": "vanilla", "train_eps": 0.0, "attack": attack, "test_eps": 0.1,
-         "seeds": 2, "episodes": episodes, "wins": wins, "mean": wins / episodes}
+        {"backend": "sim", "map": "3m", "method": method, "train_eps": 0.0 if method == "vanilla" else 0.1,
+         "attack": attack, "test_eps": 0.1, "seeds": 2, "episodes": episodes, "wins": wins, "mean": wins / episodes}
         for attack, wins, episodes in cells
     ]  # fmt: skip
     return pd.DataFrame(rows)
@@ -38,6 +38,21 @@ def test_a_clear_drop_fails_and_noise_or_a_rise_passes():
     assert verdicts(now, baseline) == {"none": "drop", "fgsm": "not significant", "pgd": "not significant"}
     assert not result.passed and list(result.worse["attack"]) == ["none"]
     assert judge(baseline, baseline).passed  # identical counts: every p-value is 1
+
+
+def test_vanilla_winning_more_under_an_attack_fails_as_a_weaker_attack():
+    # vanilla has no defence: more wins under an attack mean the attack lost strength
+    baseline = grid(("none", 160, 256), ("fgsm", 75, 256), ("pgd", 80, 256), ("atla", 120, 256), method="vanilla")
+    now = grid(("none", 175, 256), ("fgsm", 120, 256), ("pgd", 82, 256), ("atla", 60, 256), method="vanilla")
+    result = judge(now, baseline)
+    assert verdicts(now, baseline) == {"none": "not significant", "fgsm": "rise", "pgd": "not significant", "atla": "drop"}
+    assert not result.passed and list(result.weaker["attack"]) == ["fgsm"] and list(result.worse["attack"]) == ["atla"]
+    assert "an attack got weaker" in summary_line(result) and "significantly worse" in summary_line(result)
+    # the same rise of a defended method, or of vanilla's clean cells, is good news
+    assert judge(grid(("fgsm", 120, 256)), grid(("fgsm", 75, 256))).passed
+    clean = [dict(row, test_eps=0.0) for row in grid(("fgsm", 120, 256), method="vanilla").to_dict("records")]
+    clean_base = [dict(row, test_eps=0.0) for row in grid(("fgsm", 75, 256), method="vanilla").to_dict("records")]
+    assert judge(pd.DataFrame(clean), pd.DataFrame(clean_base)).passed
 
 
 def test_a_drop_significant_alone_is_not_significant_among_many_cells():

@@ -7,6 +7,7 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from benchmark.errors import UserError
+from benchmark.methods.policy_reg import PolicyRegConfig
 from benchmark.records import TRAIN_COLUMNS, TRAIN_FILE, read_csv_rows
 from benchmark.tb_log import TB_DIR
 from benchmark.train import train, train_group
@@ -64,7 +65,7 @@ def test_methods_log_their_own_scalars(tmp_path, method, expected):
     acc = events(tmp_path / "run")
     assert set(acc.Tags()["scalars"]) == COMMON | expected
     if method == "policy_reg":
-        assert acc.Scalars("train/kappa")[-1].value == pytest.approx(0.1)  # kappa ramps with eps, both full here
+        assert acc.Scalars("train/kappa")[-1].value == pytest.approx(PolicyRegConfig().kappa)  # kappa ramps with eps, both full here
         assert acc.Scalars("train/regulariser")[-1].value != 0
     else:
         assert all(0 <= e.value <= 1 for e in acc.Scalars("adversary/victim_win_rate"))

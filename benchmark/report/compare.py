@@ -14,6 +14,7 @@ not part of the test); with few seeds, read a flagged change as a change of thes
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -65,12 +66,12 @@ def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def compare(
-    summary: pd.DataFrame, baseline: pd.DataFrame, alpha: float = ALPHA, alternative: str = "two-sided"
+    summary: pd.DataFrame, baseline: pd.DataFrame, alpha: float = ALPHA, alternative: str | Sequence[str] = "two-sided"
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The summary with COMPARE_COLUMNS added, and the baseline cells the summary no longer has.
 
     `alternative="less"` asks only whether the summary wins less often than the baseline (a regression
-    gate's question: a rise is then never significant)."""
+    gate's question: a rise is then never significant); a sequence gives each summary row its own."""
     summary = _normalised(summary)
     renamed = baseline.rename(columns={c: f"baseline_{c}" for c in BASELINE_COLUMNS})
     merged = summary.merge(renamed, on=list(KEYS), how="left", validate="one_to_one")
@@ -78,7 +79,9 @@ def compare(
     rate = merged["wins"] / merged["episodes"]
     merged["diff"] = rate - merged["baseline_wins"] / merged["baseline_episodes"]
     merged["p_value"] = np.nan
-    merged.loc[present, "p_value"] = [_fisher(*row, alternative) for row in merged.loc[present, ["wins", "episodes", "baseline_wins", "baseline_episodes"]].to_numpy()]
+    sides = np.full(len(merged), alternative, dtype=object) if isinstance(alternative, str) else np.asarray(alternative, dtype=object)
+    counts = merged.loc[present, ["wins", "episodes", "baseline_wins", "baseline_episodes"]].to_numpy()
+    merged.loc[present, "p_value"] = [_fisher(*row, side) for row, side in zip(counts, sides[present])]
     merged["p_holm"] = np.nan
     if present.any():
         merged.loc[present, "p_holm"] = multipletests(merged.loc[present, "p_value"], alpha=alpha, method="holm")[1]
