@@ -39,12 +39,12 @@ from benchmark.errors import UserError
 from benchmark.records import atomic_write_text
 from benchmark.report.aggregate import summarise
 from benchmark.report.compare import DROP, NEW, RISE, compare, read_baseline
+from benchmark.report.labels import REFERENCE, attacked
 from benchmark.report.runs import EPS_DIGITS, collect_runs
 from benchmark.report.stats import DEFAULT_REPS
 
 ALPHA = 0.01
 WORSE, WEAKER, OK, MISSING = "WORSE", "WEAKER ATTACK", "ok", "MISSING"
-UNDEFENDED = "vanilla"  # the method whose attacked cells also guard the attacks' strength
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class Verdict:
 
 def guards_attack(summary: pd.DataFrame) -> pd.Series:
     """Whether each row is one of vanilla's attacked cells, tested in both directions."""
-    return (summary["method"] == UNDEFENDED) & (summary["attack"] != "none") & (summary["test_eps"] > 0)
+    return (summary["method"] == REFERENCE) & attacked(summary)
 
 
 def judge(summary: pd.DataFrame, baseline: pd.DataFrame, alpha: float = ALPHA) -> Verdict:

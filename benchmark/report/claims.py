@@ -16,12 +16,11 @@ from dataclasses import dataclass
 import pandas as pd
 import scipy.stats
 
-from benchmark.report.labels import attack_name, attack_order, base_attack, map_order, method_name, method_order, row_label
+from benchmark.report.labels import REFERENCE, attack_name, attack_order, attacked, base_attack, map_order, method_name, method_order, row_label
 from benchmark.report.runs import EPS_DIGITS
 from benchmark.report.stats import CONFIDENCE
 from benchmark.report.tables import md_row
 
-REFERENCE = "vanilla"
 ROBUST_METHODS = ("adv_train", "policy_reg", "atla", "paad")
 GRADIENT_ATTACKS = ("fgsm", "pgd")
 LEARNED_ATTACKS = ("atla", "paad")
@@ -254,9 +253,8 @@ Decision = tuple[str, str, pd.DataFrame | None]  # verdict, evidence, evidence t
 
 def _attacked(summary: pd.DataFrame, bases: Iterable[str] | None = None) -> pd.DataFrame:
     """Cells under an attack at a positive radius (of the given base attacks, when named)."""
-    base = summary["attack"].map(base_attack)
-    keep = (base != "none") & (summary["test_eps"] > 0)
-    return summary[keep & base.isin(list(bases)) if bases is not None else keep]
+    keep = attacked(summary)
+    return summary[keep & summary["attack"].map(base_attack).isin(list(bases)) if bases is not None else keep]
 
 
 def _best_configs(rows: pd.DataFrame) -> pd.DataFrame:

@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import EngFormatter, MaxNLocator
 
 from benchmark.report.labels import (
+    REFERENCE,
     attack_order,
     attack_phrase,
     eps_text,
@@ -44,7 +45,6 @@ from benchmark.report.plotting import (
 from benchmark.report.stats import improvement_probabilities, performance_profiles
 
 HEATMAP = "viridis"  # perceptually uniform and colour-blind safe
-REFERENCE = "vanilla"  # the method every other is compared with
 
 
 @dataclass(frozen=True)

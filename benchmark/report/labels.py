@@ -10,6 +10,7 @@ import pandas as pd
 import seaborn as sns
 
 KEYS = ("backend", "map", "method", "train_eps", "attack", "test_eps")
+REFERENCE = "vanilla"  # the method without a defence, that every other is compared with
 
 METHOD_NAMES = {
     "vanilla": "Vanilla",
@@ -72,6 +73,11 @@ def _rank(name: str, known: dict[str, str]) -> int:
 def base_attack(attack: str) -> str:
     """The attack's name without its settings: `pgd[steps=30]` -> `pgd`."""
     return attack.split("[", 1)[0]
+
+
+def attacked(summary: pd.DataFrame) -> pd.Series:
+    """Whether each summary row is a cell under an attack at a positive radius."""
+    return (summary["attack"].map(base_attack) != "none") & (summary["test_eps"] > 0)
 
 
 def ignores_eps(attack: str) -> bool:
