@@ -22,6 +22,7 @@ from benchmark.report.labels import (
     REFERENCE,
     attack_order,
     attack_phrase,
+    attacked,
     eps_text,
     map_order,
     method_name,
@@ -226,8 +227,8 @@ def _score_matrices(scores: pd.DataFrame) -> tuple[dict[tuple[str, float], np.nd
     eps) cells, or all cells when nothing was attacked. rliable needs the matrices rectangular; taking the
     tasks all seeds share (not dropping the seeds that lack one) keeps a study evaluated part-way, where one
     attack has reached only some seeds, from losing every seed."""
-    attacked = scores[(scores["test_eps"] > 0) & (scores["attack"] != "none")]
-    scores = attacked if not attacked.empty else scores
+    under_attack = scores[attacked(scores)]
+    scores = under_attack if not under_attack.empty else scores
     task = ["map", "attack", "test_eps"]
     per_config = {c: scores[(scores["method"] == c[0]) & (scores["train_eps"] == c[1])] for c in train_configs(scores)}
     tested = [set(map(tuple, seed_rows[task].to_numpy())) for rows in per_config.values() for _, seed_rows in rows.groupby("seed")]
@@ -239,7 +240,7 @@ def _score_matrices(scores: pd.DataFrame) -> tuple[dict[tuple[str, float], np.nd
         config: rows.pivot_table(index="seed", columns=task, values="win_rate")[sorted(common)].to_numpy()
         for config, rows in per_config.items()
     }
-    return matrices, len(common), not attacked.empty
+    return matrices, len(common), not under_attack.empty
 
 
 def _profile_figure(matrices: dict, cells: str, reps: int, name: str, backend: str, styles: Styles) -> ReportFigure:
