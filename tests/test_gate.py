@@ -52,3 +52,11 @@ def test_the_gate_fails_when_adv_train_no_longer_trains_on_perturbed_observation
     worse = [line for line in done.stdout.splitlines() if "WORSE" in line]
     assert worse and all("adv_train" in line for line in worse), done.stdout  # vanilla's cells are unchanged
     assert any("fgsm" in line for line in worse) and any("pgd" in line for line in worse)
+
+
+def test_every_method_wins_mid_range_clean_in_the_baseline_so_a_broken_one_shows():
+    # a method near 0 clean (policy_reg at kappa 1.0 in 150k steps: 0.11) or near 1 leaves no room for a drop
+    # or a rise to be significant over 256 episodes
+    clean = pd.read_csv(BASELINE).query("attack == 'none' and test_eps == 0").set_index("method")["mean"]
+    assert set(clean.index) == METHODS
+    assert clean.between(0.2, 0.9).all(), clean
