@@ -3,7 +3,7 @@
 An exported run directory holds what evaluation and reports read: config.yaml, manifest.json, train.csv,
 eval.csv and the trained model as checkpoints/model.safetensors with model.json (model_files.py: no pickle
 in what is shared), plus the best test round's model as best.safetensors with best.json where the run has
-one. It leaves out checkpoints/last.pt (the replay buffer, optimiser and random streams that resuming needs:
+one, and ATLA's and PA-AD's alternation.csv (their in-training adversary's curve). It leaves out checkpoints/last.pt (the replay buffer, optimiser and random streams that resuming needs:
 hundreds of MB per run) and the learned attacks in adversaries/ (`robust-qmix evaluate` trains them again
 on demand), keeping only each one's training curve there (NAME.csv, a few tens of KB), which the report's
 adversaries.csv reads to say whether it plateaued. So an exported run can be evaluated and reported, not
@@ -26,6 +26,7 @@ from benchmark.config import RunConfig
 from benchmark.errors import UserError
 from benchmark.eval_records import ADVERSARY_DIR, EVAL_MODEL_FILE
 from benchmark.records import (
+    ALTERNATION_FILE,
     CHECKPOINT_DIR,
     CONFIG_FILE,
     EVAL_FILE,
@@ -40,6 +41,7 @@ from benchmark.records import (
 from benchmark.runlock import run_lock
 
 SHARED_FILES = (CONFIG_FILE, MANIFEST_FILE, TRAIN_FILE, EVAL_FILE)  # copied byte for byte; the models are converted
+OPTIONAL_FILES = (EVAL_MODEL_FILE, ALTERNATION_FILE)  # copied where the run has them
 
 
 def export_runs(sources: Sequence[Path], dest: Path, warn: Callable[[str], None] = lambda message: None) -> list[Path]:
@@ -79,7 +81,7 @@ def _copy_run(run: Path, target: Path) -> None:
     export of this run with the target untouched."""
     models = {stem: model_files.load(model_files.model_path(run, which), torch.device("cpu"))
               for which, stem in model_files.STEMS.items() if model_files.model_path(run, which).is_file()}
-    stale = [f"{CHECKPOINT_DIR}/{STATE_FILE}", EVAL_MODEL_FILE]
+    stale = [f"{CHECKPOINT_DIR}/{STATE_FILE}", *OPTIONAL_FILES]
     stale += [f"{CHECKPOINT_DIR}/{stem}{suffix}" for stem in model_files.STEMS.values()
               for suffix in (model_files.PICKLED, model_files.TENSORS, model_files.METADATA)]
     for name in stale:
@@ -91,8 +93,9 @@ def _copy_run(run: Path, target: Path) -> None:
         atomic_write_bytes(target / ADVERSARY_DIR / curve.name, curve.read_bytes())
     for stem, model in models.items():
         model_files.save(target / CHECKPOINT_DIR / stem, model)
-    if (run / EVAL_MODEL_FILE).is_file():
-        atomic_write_bytes(target / EVAL_MODEL_FILE, (run / EVAL_MODEL_FILE).read_bytes())
+    for name in OPTIONAL_FILES:
+        if (run / name).is_file():
+            atomic_write_bytes(target / name, (run / name).read_bytes())
 
 
 def _unfinished(record: RunRecord) -> str | None:

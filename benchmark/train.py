@@ -277,6 +277,7 @@ class GroupTrainer:
         folder = self.run_dirs[k] / CHECKPOINT_DIR
         checkpoint.save(folder / checkpoint.STATE_FILE, state)
         checkpoint.save(folder / checkpoint.MODEL_FILE, model)
+        self.method.write_records(k, self.run_dirs[k])
 
     def model_state(self, k: int) -> dict:
         return {

@@ -17,7 +17,7 @@ from benchmark import model_files
 from benchmark.config import RunConfig
 from benchmark.errors import UserError
 from benchmark.evaluate import evaluate
-from benchmark.records import MANIFEST_FILE
+from benchmark.records import ALTERNATION_FILE, MANIFEST_FILE
 from benchmark.report.runs import collect_runs
 from benchmark.train import train
 from cli_helpers import run_cli
@@ -72,6 +72,17 @@ def test_export_keeps_what_evaluation_and_reports_need_and_nothing_else(runs, tm
     assert done.returncode == 1 and "exported without its resume state" in done.stderr
     assert not (out / RUN / "checkpoints/model.pt").exists()
     assert model_files.identity(out / RUN / "checkpoints/model.safetensors") == model_files.identity(runs / RUN / "checkpoints/model.pt")
+
+
+def test_an_alternating_runs_adversary_curve_travels_and_an_export_over_it_keeps_no_stale_one(runs, tmp_path):
+    source = tmp_path / "src"
+    shutil.copytree(runs / RUN, source / RUN)
+    (source / RUN / ALTERNATION_FILE).write_text("agent_env_steps,eps\n1000,0.05\n")  # as atla's run writes it
+    out = tmp_path / "exported"
+    assert cli("export", str(source), "--out", str(out)).returncode == 0
+    assert (out / RUN / ALTERNATION_FILE).read_bytes() == (source / RUN / ALTERNATION_FILE).read_bytes()
+    assert cli("export", str(runs / RUN), "--out", str(out)).returncode == 0  # the same run, without the file
+    assert not (out / RUN / ALTERNATION_FILE).exists()
 
 
 def test_an_export_holds_no_pickle(runs, tmp_path):

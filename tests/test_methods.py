@@ -4,6 +4,7 @@ zero-sum reward."""
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 import torch
 from hypothesis import given, settings
@@ -17,6 +18,7 @@ from benchmark.envs import make_env
 from benchmark.methods import METHODS
 from benchmark.methods.regularisers import REGULARISERS
 from benchmark.qmix.controller import greedy_actions
+from benchmark.records import ALTERNATION_COLUMNS, ALTERNATION_FILE
 from benchmark.streams import RunGenerators
 from benchmark.sweep import settings_for
 from benchmark.train import Trainer
@@ -200,6 +202,25 @@ def test_learned_adversary_methods_alternate_n_adversary_and_m_agent_iterations(
         assert same(adversary_before, [p.detach() for p in run.adversary.parameters()]), "the adversary is frozen in QMIX's phase"
         assert adversary_trained == (call % m == 0)
     assert phases == [n] * m + [2 * n] * m + [3 * n]
+
+
+def test_the_in_training_adversary_curve_is_recorded_per_ppo_iteration_and_survives_a_resume(tmp_path):
+    n = 2
+    trainer = make_trainer(tmp_path, "atla", 0.1, **{"method.adversary_iters": n, "method.agent_iters": 1})
+    for steps in (STEPS // 4, STEPS):  # two cycles: one mid-ramp, one at full eps
+        trainer.runner.run(epsilon=0.0, perturb=collect_perturb(trainer.method, steps))
+    trainer.save_checkpoint(0)
+    curve = pd.read_csv(tmp_path / ALTERNATION_FILE)
+    assert list(curve.columns) == list(ALTERNATION_COLUMNS) and len(curve) == 2 * n
+    assert curve["agent_env_steps"].tolist() == [STEPS // 4] * n + [STEPS] * n
+    assert curve["eps"].tolist() == pytest.approx([eps_at(trainer.method, STEPS // 4)] * n + [0.1] * n)
+    assert curve["adversary_env_steps"].is_monotonic_increasing and curve["victim_win_rate"].between(0, 1).all()
+    again = make_trainer(tmp_path, "atla", 0.1, **{"method.adversary_iters": n, "method.agent_iters": 1})
+    assert again.restore(0)
+    again.runner.run(epsilon=0.0, perturb=collect_perturb(again.method, STEPS))
+    again.save_checkpoint(0)
+    resumed = pd.read_csv(tmp_path / ALTERNATION_FILE)
+    assert len(resumed) == 3 * n and resumed.iloc[: 2 * n].equals(curve)  # kept, then extended
 
 
 def test_learned_adversaries_are_rewarded_with_the_negated_team_reward():

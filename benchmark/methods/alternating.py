@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar
 
 import torch
@@ -32,6 +33,7 @@ from benchmark.attacks.ball import VictimSelector
 from benchmark.config import PGD_STEPS, AdversaryConfig, RunConfig, require
 from benchmark.methods.perturbing import PerturbingConfig, PerturbingMethod
 from benchmark.qmix.buffer import EpisodeBatch
+from benchmark.records import ALTERNATION_COLUMNS, ALTERNATION_FILE, write_csv
 from benchmark.qmix.learner import QLearner
 from benchmark.runner import Perturb
 from benchmark.streams import Live
@@ -84,6 +86,7 @@ class RunAdversary:
         self._pending: dict | None = None  # a checkpointed trainer state, loaded once its env exists
         self.agent_iters_left = 0
         self.iteration_stats: list[dict[str, float]] = []  # PPO iterations' statistics not yet logged
+        self.history: list[dict] = []  # every PPO iteration so far, for RUN/alternation.csv
 
     @property
     def trainer(self) -> AdversaryTrainer:
@@ -100,23 +103,33 @@ class RunAdversary:
     def victim(self):
         return self.learner.mac.view([self.run])
 
-    def before_batch(self, eps: float) -> None:
+    def before_batch(self, eps: float, agent_env_steps: int) -> None:
         """Start a cycle with the adversary's PPO iterations when the previous one has run out."""
         if self.agent_iters_left == 0:
             trainer = self.trainer
             trainer.mac = trainer.runner.mac = self.victim()  # frozen at the agents as they are now
             for _ in range(self.cfg.method.adversary_iters):
-                self.iteration_stats.append(trainer.iteration(eps))
+                stats = trainer.iteration(eps)
+                self.iteration_stats.append(stats)
+                self.history.append({
+                    "agent_env_steps": agent_env_steps, "eps": eps, "adversary_env_steps": trainer.env_steps,
+                    "victim_win_rate": stats["victim_win_rate"], "adversary_return": stats["adversary_return"],
+                })  # fmt: skip
             self.agent_iters_left = self.cfg.method.agent_iters
         self.agent_iters_left -= 1
 
     def state_dict(self) -> dict:
         trainer = self._trainer.state_dict() if self._trainer is not None else self._pending
-        return {"adversary": self.adversary.state_dict(), "trainer": trainer, "agent_iters_left": self.agent_iters_left}
+        return {
+            "adversary": self.adversary.state_dict(), "trainer": trainer, "agent_iters_left": self.agent_iters_left,
+            "history": list(self.history),
+        }  # fmt: skip
 
     def load_state_dict(self, state: dict) -> None:
         self.adversary.load_state_dict(state["adversary"])
         self.agent_iters_left = int(state["agent_iters_left"])
+        # a resume state written before the history was kept has none: the file starts at this resumption
+        self.history = list(state.get("history", []))
         if state["trainer"] is not None:
             if self._trainer is not None:
                 self._trainer.load_state_dict(state["trainer"])
@@ -140,7 +153,7 @@ class Alternating(PerturbingMethod):
         parts = {}
         for k, run in enumerate(self.adversaries):
             if bool(self.generator.enabled[k]):
-                run.before_batch(float(eps[k]))
+                run.before_batch(float(eps[k]), int(env_steps[k]))
                 generator = self.generator.subset([k])
                 victims = VictimSelector(m.victims, self.learner.mac.info.n_agents, generator)
                 parts[k] = AdversaryPerturb(
@@ -157,6 +170,9 @@ class Alternating(PerturbingMethod):
 
     def run_state_dict(self, run: int) -> dict:
         return {**super().run_state_dict(run), **self.adversaries[run].state_dict()}
+
+    def write_records(self, run: int, run_dir: Path) -> None:
+        write_csv(run_dir / ALTERNATION_FILE, self.adversaries[run].history, ALTERNATION_COLUMNS)
 
     def load_run_state_dict(self, run: int, state: dict) -> None:
         super().load_run_state_dict(run, state)

@@ -7,6 +7,7 @@ one after another (see streams.py).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import ClassVar
 
 import torch
@@ -51,6 +52,10 @@ class TrainingMethod:
         """Scalars computed outside `update` since the last call (tag -> values), for TensorBoard."""
         del run
         return {}
+
+    def write_records(self, run: int, run_dir: Path) -> None:
+        """Write the method's own records of run `run` into its directory (at every checkpoint)."""
+        del run, run_dir
 
     def run_state_dict(self, run: int) -> dict:
         """State beyond the learner's (an adversary's weights, say) for run `run`'s checkpoint."""
