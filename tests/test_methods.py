@@ -223,6 +223,30 @@ def test_the_in_training_adversary_curve_is_recorded_per_ppo_iteration_and_survi
     assert len(resumed) == 3 * n and resumed.iloc[: 2 * n].equals(curve)  # kept, then extended
 
 
+@pytest.mark.parametrize("reset", [0, 2])
+def test_the_in_training_adversary_restarts_fresh_every_adversary_reset_cycles(tmp_path, monkeypatch, reset):
+    trainer = make_trainer(tmp_path, "atla", 0.1, **{"method.adversary_iters": 1, "method.agent_iters": 1, "method.adversary_reset": reset})
+    (run,) = trainer.method.adversaries
+    starts = []  # the adversary's weights and optimiser state as each cycle's first PPO iteration begins
+    iteration = type(run.trainer).iteration
+
+    def spy(self, eps):
+        starts.append(([p.detach().clone() for p in run.adversary.parameters()], len(self.optimizer.state)))
+        return iteration(self, eps)
+
+    monkeypatch.setattr(type(run.trainer), "iteration", spy)
+    ends = []
+    for _ in range(5):
+        collect_perturb(trainer.method, STEPS)
+        ends.append([p.detach().clone() for p in run.adversary.parameters()])
+    for cycle in range(1, 5):
+        restarted = reset and cycle % reset == 0
+        assert same(starts[cycle][0], ends[cycle - 1]) != restarted
+        assert (starts[cycle][1] == 0) == restarted  # a fresh optimiser has no moments yet
+    if reset:  # each restart draws weights of its own, unlike the first adversary's and the other restart's
+        assert not same(starts[2][0], starts[0][0]) and not same(starts[2][0], starts[4][0])
+
+
 def test_learned_adversaries_are_rewarded_with_the_negated_team_reward():
     cfg = RunConfig()
     info_env = make_env("sim", "3m", 8, 5, torch.device("cpu"))

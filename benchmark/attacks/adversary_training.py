@@ -77,7 +77,7 @@ class AdversaryTrainer:
     ) -> None:
         self.adversary, self.mac, self.env, self.cfg = adversary, mac, env, cfg
         self.clip, self.actor_steps = clip, actor_steps
-        self.optimizer = torch.optim.Adam(adversary.parameters(), lr=cfg.lr)
+        self.reset_optimizer()
         seeds = run_seeds(seed)
         self.runner = EpisodeRunner(env, mac, RunGenerators.single(seeds["action"], env.device))
         self.generator = RunGenerators.single(seeds["method"], env.device)
@@ -87,6 +87,9 @@ class AdversaryTrainer:
         # Per PPO iteration: env steps so far, victim win rate, adversary return (how long training took to
         # plateau is read off it; CURVE_COLUMNS).
         self.curve: list[tuple[int, float, float]] = []
+
+    def reset_optimizer(self) -> None:
+        self.optimizer = torch.optim.Adam(self.adversary.parameters(), lr=self.cfg.lr)
 
     @classmethod
     def for_run(
