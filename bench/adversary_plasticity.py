@@ -7,17 +7,19 @@ run (the run itself is not touched): the adversary the run trained against (chec
 is; the same trained STEPS more env steps; the same with a fresh critic and optimiser; the same with its
 log-std back at its initial value; and a fresh adversary trained STEPS. Prints the agents' win rate and
 return under each, and each one's training win rate per 10k env steps. A fresh adversary that wins far more
-than the continued one means the in-training adversary lost the ability to learn.
+than the continued one means the in-training adversary lost the ability to learn. Every adversary has the
+run's own adversary settings (PPO, victims, clip, PA-AD's actor steps). With method.adversary_reset, "as
+trained" is the adversary since the run's last restart.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
-import dataclasses
 import shutil
 import tempfile
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
@@ -26,21 +28,29 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmark import checkpoint
-from benchmark.attacks import ATTACKS
+from benchmark.attacks import attack_settings
 from benchmark.attacks.adversary import new_adversary
 from benchmark.attacks.learned import ADVERSARY_DIR, adversary_file
+from benchmark.checkpoint import STATE_FILE
 from benchmark.config import RunConfig
-from benchmark.envs import make_env
+from benchmark.envs.maps import MAPS
+from benchmark.eval_records import EVAL_MODEL_FILE, claim_for_model, model_identity
 from benchmark.evaluate import evaluate
-from benchmark.records import CHECKPOINT_DIR, load_run
+from benchmark.records import CHECKPOINT_DIR, EVAL_FILE, load_run
 
 CPU = torch.device("cpu")
 
 
+def run_options(cfg: RunConfig, adversary_steps: int) -> dict:
+    """The learned attack's settings that make it the adversary the run trained against."""
+    m = cfg.method
+    options = {"adversary_steps": adversary_steps, "victims": m.victims, "clip": m.clip_obs, "ppo": asdict(m.adversary)}
+    return {**options, "steps": m.attack_steps} if m.name == "paad" else options
+
+
 def fresh_critic(cfg: RunConfig) -> Callable[[dict], None]:
     def change(trainer: dict) -> None:
-        info = make_env(cfg.env.backend, cfg.env.map, 1, 0, CPU).info
-        fresh = new_adversary(cfg.method.name, info, cfg.method.adversary, 1, CPU)
+        fresh = new_adversary(cfg.method.name, MAPS.get(cfg.env.map).info(), cfg.method.adversary, 1, CPU)
         trainer["adversary"].update({k: v for k, v in fresh.state_dict().items() if k.startswith("critic")})
         fresh.load_state_dict(trainer["adversary"])
         trainer["optimizer"] = torch.optim.Adam(fresh.parameters(), lr=cfg.method.adversary.lr).state_dict()
@@ -59,18 +69,22 @@ def initial_std(cfg: RunConfig) -> Callable[[dict], None]:
 def variant(run: Path, scratch: Path, name: str, cfg: RunConfig, state: dict | None, steps: int, episodes: int):
     """One learned-attack cell on a copy of the run; `state`: the in-training trainer to start from."""
     copy_dir = scratch / name
-    shutil.copytree(run, copy_dir, ignore=shutil.ignore_patterns(ADVERSARY_DIR))
+    # the model and its config only: no earlier evaluation for this one to count as done or move aside
+    shutil.copytree(run, copy_dir, ignore=shutil.ignore_patterns(ADVERSARY_DIR, EVAL_FILE, EVAL_MODEL_FILE, STATE_FILE))
+    claim_for_model(copy_dir, model_identity(copy_dir))
     kind, eps = cfg.method.name, cfg.method.train_eps
-    total = steps + (state["env_steps"] if state else 0)
+    start = state["env_steps"] if state else 0
+    options = run_options(cfg, start + steps)
     if state is not None:
-        options = dataclasses.replace(ATTACKS.get(kind).config(), adversary_steps=total)
-        path = copy_dir / ADVERSARY_DIR / adversary_file(kind, eps, options)
+        path = copy_dir / ADVERSARY_DIR / adversary_file(kind, eps, attack_settings(kind, options))
         path.parent.mkdir()
         checkpoint.save(path, {"trainer": state, "done": False})
-    (row,) = evaluate(copy_dir, episodes, [kind], [eps], options={"adversary_steps": total})
+    (row,) = evaluate(copy_dir, episodes, [kind], [eps], options=options)
     curve = pd.read_csv(next((copy_dir / ADVERSARY_DIR).glob("*.csv")))
-    curve = curve[curve["env_steps"] > total - steps]
-    bins = (curve["env_steps"] - (total - steps)) // 10_000
+    if state is not None and not (curve["env_steps"] == start).any():  # a failed load trains from scratch
+        raise SystemExit(f"{name}: the run's adversary did not load; its curve starts afresh")
+    curve = curve[curve["env_steps"] > start]
+    bins = (curve["env_steps"] - start) // 10_000
     return row, curve.groupby(bins)["victim_win_rate"].mean().round(2).tolist()
 
 
@@ -82,7 +96,9 @@ def main() -> None:
     args = parser.parse_args()
     record = load_run(args.run)
     cfg = RunConfig.from_stored(record.config, str(args.run))
-    trained = checkpoint.load(args.run / CHECKPOINT_DIR / checkpoint.STATE_FILE, CPU)["method"]["trainer"]
+    trained = checkpoint.load(args.run / CHECKPOINT_DIR / STATE_FILE, CPU)["method"].get("trainer")
+    if cfg.method.name not in ("atla", "paad") or trained is None:
+        raise SystemExit(f"{args.run}: not an ATLA or PA-AD run whose adversary has trained")
     variants = {
         "as trained (0 more steps)": (trained, None, 0),
         "continued": (trained, None, args.steps),

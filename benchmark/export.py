@@ -3,8 +3,9 @@
 An exported run directory holds what evaluation and reports read: config.yaml, manifest.json, train.csv,
 eval.csv and the trained model as checkpoints/model.safetensors with model.json (model_files.py: no pickle
 in what is shared), plus the best test round's model as best.safetensors with best.json where the run has
-one, and ATLA's and PA-AD's alternation.csv (their in-training adversary's curve). It leaves out checkpoints/last.pt (the replay buffer, optimiser and random streams that resuming needs:
-hundreds of MB per run) and the learned attacks in adversaries/ (`robust-qmix evaluate` trains them again
+one, and ATLA's and PA-AD's alternation.csv (their in-training adversary's curve). It leaves out
+checkpoints/last.pt (the replay buffer, optimiser and random streams that resuming needs: hundreds of MB
+per run) and the learned attacks in adversaries/ (`robust-qmix evaluate` trains them again
 on demand), keeping only each one's training curve there (NAME.csv, a few tens of KB), which the report's
 adversaries.csv reads to say whether it plateaued. So an exported run can be evaluated and reported, not
 trained further. eval.json (which model eval.csv describes) travels with eval.csv; a model keeps its

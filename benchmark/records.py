@@ -1,7 +1,7 @@
 """Run directories: atomic writes, CSV schemas, and validated reading.
 
-A run directory holds `config.yaml` (fully resolved), `manifest.json`, `train.csv`, `eval.csv` and
-`checkpoints/` (and, for ATLA and PA-AD, `alternation.csv`). Every write goes to a temporary file in the same folder and is renamed over the target, so a
+A run directory holds `config.yaml` (fully resolved), `manifest.json`, `train.csv`, `eval.csv`,
+`checkpoints/` and, for ATLA and PA-AD, `alternation.csv`. Every write goes to a temporary file in the same folder and is renamed over the target, so a
 killed process never leaves a half-written record; the temporary file is removed on any failure (a full
 disk, an exception, a SIGTERM turned into one), and one left by SIGKILL is removed by the next writer that
 takes the run's lock (benchmark/runlock.py). Files get the permissions the user's umask allows, as any
@@ -33,10 +33,11 @@ CONFIG_FILE, MANIFEST_FILE, TRAIN_FILE, EVAL_FILE, CHECKPOINT_DIR = (
     "eval.csv",
     "checkpoints",
 )
-# ATLA's and PA-AD's in-training adversary, one row per PPO iteration: the QMIX env steps when its cycle
+# ATLA's and PA-AD's in-training adversary, one row per PPO iteration: its cycle (from 1; with
+# method.adversary_reset N, cycles kN+1 begin with a fresh adversary), the QMIX env steps when the cycle
 # began, the ramped eps, the adversary's own env steps so far and how often the frozen agents still won.
 ALTERNATION_FILE = "alternation.csv"
-ALTERNATION_COLUMNS = ("agent_env_steps", "eps", "adversary_env_steps", "victim_win_rate", "adversary_return")
+ALTERNATION_COLUMNS = ("cycle", "agent_env_steps", "eps", "adversary_env_steps", "victim_win_rate", "adversary_return")
 
 
 class RecordError(UserError):

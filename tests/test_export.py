@@ -77,7 +77,7 @@ def test_export_keeps_what_evaluation_and_reports_need_and_nothing_else(runs, tm
 def test_an_alternating_runs_adversary_curve_travels_and_an_export_over_it_keeps_no_stale_one(runs, tmp_path):
     source = tmp_path / "src"
     shutil.copytree(runs / RUN, source / RUN)
-    (source / RUN / ALTERNATION_FILE).write_text("agent_env_steps,eps\n1000,0.05\n")  # as atla's run writes it
+    (source / RUN / ALTERNATION_FILE).write_text("cycle,agent_env_steps\n1,1000\n")  # stands in for atla's
     out = tmp_path / "exported"
     assert cli("export", str(source), "--out", str(out)).returncode == 0
     assert (out / RUN / ALTERNATION_FILE).read_bytes() == (source / RUN / ALTERNATION_FILE).read_bytes()

@@ -212,6 +212,7 @@ def test_the_in_training_adversary_curve_is_recorded_per_ppo_iteration_and_survi
     trainer.save_checkpoint(0)
     curve = pd.read_csv(tmp_path / ALTERNATION_FILE)
     assert list(curve.columns) == list(ALTERNATION_COLUMNS) and len(curve) == 2 * n
+    assert curve["cycle"].tolist() == [1] * n + [2] * n
     assert curve["agent_env_steps"].tolist() == [STEPS // 4] * n + [STEPS] * n
     assert curve["eps"].tolist() == pytest.approx([eps_at(trainer.method, STEPS // 4)] * n + [0.1] * n)
     assert curve["adversary_env_steps"].is_monotonic_increasing and curve["victim_win_rate"].between(0, 1).all()
@@ -243,8 +244,28 @@ def test_the_in_training_adversary_restarts_fresh_every_adversary_reset_cycles(t
         restarted = reset and cycle % reset == 0
         assert same(starts[cycle][0], ends[cycle - 1]) != restarted
         assert (starts[cycle][1] == 0) == restarted  # a fresh optimiser has no moments yet
+        assert not same(starts[cycle][0], ends[cycle])  # and the adversary that acts is the one it trains
+    assert run.trainer.adversary is run.adversary
+    assert run.trainer.optimizer.param_groups[0]["params"][0] is next(run.adversary.parameters())
     if reset:  # each restart draws weights of its own, unlike the first adversary's and the other restart's
         assert not same(starts[2][0], starts[0][0]) and not same(starts[2][0], starts[4][0])
+
+
+def test_a_run_resumed_between_restarts_of_its_adversary_restarts_it_where_an_uninterrupted_one_does(tmp_path):
+    settings = {"method.adversary_iters": 1, "method.agent_iters": 1, "method.adversary_reset": 2}
+
+    def cycles(trainer, count):
+        for _ in range(count):
+            collect_perturb(trainer.method, STEPS)
+        return [p.detach().clone() for p in trainer.method.adversaries[0].adversary.parameters()]
+
+    whole = cycles(make_trainer(tmp_path / "whole", "atla", 0.1, **settings), 5)
+    first = make_trainer(tmp_path / "cut", "atla", 0.1, **settings)
+    cycles(first, 3)
+    first.save_checkpoint(0)
+    again = make_trainer(tmp_path / "cut", "atla", 0.1, **settings)
+    assert again.restore(0)
+    assert same(cycles(again, 2), whole)  # cycle 5 restarts it in both (a resume that lost the count would not)
 
 
 def test_learned_adversaries_are_rewarded_with_the_negated_team_reward():

@@ -34,8 +34,8 @@ from benchmark.attacks.ball import VictimSelector
 from benchmark.config import PGD_STEPS, AdversaryConfig, RunConfig, require
 from benchmark.methods.perturbing import PerturbingConfig, PerturbingMethod
 from benchmark.qmix.buffer import EpisodeBatch
-from benchmark.records import ALTERNATION_COLUMNS, ALTERNATION_FILE, write_csv
 from benchmark.qmix.learner import QLearner
+from benchmark.records import ALTERNATION_COLUMNS, ALTERNATION_FILE, write_csv
 from benchmark.runner import Perturb
 from benchmark.streams import Live
 
@@ -123,8 +123,9 @@ class RunAdversary:
                 stats = trainer.iteration(eps)
                 self.iteration_stats.append(stats)
                 self.history.append({
-                    "agent_env_steps": agent_env_steps, "eps": eps, "adversary_env_steps": trainer.env_steps,
-                    "victim_win_rate": stats["victim_win_rate"], "adversary_return": stats["adversary_return"],
+                    "cycle": self.cycles, "agent_env_steps": agent_env_steps, "eps": round(eps, 6),
+                    "adversary_env_steps": trainer.env_steps, "victim_win_rate": stats["victim_win_rate"],
+                    "adversary_return": stats["adversary_return"],
                 })  # fmt: skip
             self.agent_iters_left = self.cfg.method.agent_iters
         self.agent_iters_left -= 1
