@@ -50,7 +50,8 @@ class AtlaConfig(PerturbingConfig):
     agent_iters: int = 10
     # Cycles between re-initialisations of the adversary (fresh weights and optimiser); 0: never, as ATLA.
     # A persistent adversary stops learning: trained 60k more env steps against the final agents of a 3m
-    # ATLA run, it left them 0.46 of their wins at eps 0.1, where a fresh one left 0.008 (README).
+    # ATLA run (ramp_end 0.5), it left them 0.46 of their wins at eps 0.1, where a fresh one left 0.008
+    # (README, "Why ATLA fails here").
     adversary_reset: int = 0
     adversary: AdversaryConfig = field(default_factory=AdversaryConfig)  # the adversary's PPO
 
