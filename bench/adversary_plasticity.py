@@ -36,6 +36,7 @@ from benchmark.config import RunConfig
 from benchmark.envs.maps import MAPS
 from benchmark.eval_records import EVAL_MODEL_FILE, claim_for_model, model_identity
 from benchmark.evaluate import evaluate
+from benchmark.methods.alternating import AtlaConfig, actor_steps
 from benchmark.records import CHECKPOINT_DIR, EVAL_FILE, load_run
 
 CPU = torch.device("cpu")
@@ -45,7 +46,7 @@ def run_options(cfg: RunConfig, adversary_steps: int) -> dict:
     """The learned attack's settings that make it the adversary the run trained against."""
     m = cfg.method
     options = {"adversary_steps": adversary_steps, "victims": m.victims, "clip": m.clip_obs, "ppo": asdict(m.adversary)}
-    return {**options, "steps": m.attack_steps} if m.name == "paad" else options
+    return {**options, "steps": actor_steps(m)} if actor_steps(m) else options
 
 
 def fresh_critic(cfg: RunConfig) -> Callable[[dict], None]:
@@ -97,7 +98,7 @@ def main() -> None:
     record = load_run(args.run)
     cfg = RunConfig.from_stored(record.config, str(args.run))
     trained = checkpoint.load(args.run / CHECKPOINT_DIR / STATE_FILE, CPU)["method"].get("trainer")
-    if cfg.method.name not in ("atla", "paad") or trained is None:
+    if not isinstance(cfg.method, AtlaConfig) or trained is None:
         raise SystemExit(f"{args.run}: not an ATLA or PA-AD run whose adversary has trained")
     variants = {
         "as trained (0 more steps)": (trained, None, 0),

@@ -1,11 +1,12 @@
 """Run directories: atomic writes, CSV schemas, and validated reading.
 
 A run directory holds `config.yaml` (fully resolved), `manifest.json`, `train.csv`, `eval.csv`,
-`checkpoints/` and, for ATLA and PA-AD, `alternation.csv`. Every write goes to a temporary file in the same folder and is renamed over the target, so a
-killed process never leaves a half-written record; the temporary file is removed on any failure (a full
-disk, an exception, a SIGTERM turned into one), and one left by SIGKILL is removed by the next writer that
-takes the run's lock (benchmark/runlock.py). Files get the permissions the user's umask allows, as any
-file the user creates would, so exported runs and reports on shared storage stay readable to others.
+`checkpoints/` and, for ATLA and PA-AD, `alternation.csv`. Every write goes to a temporary file in the
+same folder and is renamed over the target, so a killed process never leaves a half-written record; the
+temporary file is removed on any failure (a full disk, an exception, a SIGTERM turned into one), and one
+left by SIGKILL is removed by the next writer that takes the run's lock (benchmark/runlock.py). Files get
+the permissions the user's umask allows, as any file the user creates would, so exported runs and reports
+on shared storage stay readable to others.
 """
 
 from __future__ import annotations

@@ -23,7 +23,12 @@ STREAMS = ("agent_init", "mixer_init", "env", "test_env", "action", "buffer", "m
 def run_seeds(seed: int) -> dict[str, int]:
     """One independent 63-bit seed per named stream of the run seeded `seed`."""
     children = np.random.SeedSequence(seed).spawn(len(STREAMS))
-    return {name: int(child.generate_state(1, np.uint64)[0] >> np.uint64(1)) for name, child in zip(STREAMS, children, strict=True)}
+    return {name: seed_of(child) for name, child in zip(STREAMS, children, strict=True)}
+
+
+def seed_of(sequence: np.random.SeedSequence) -> int:
+    """A 63-bit seed (what torch.Generator.manual_seed takes) drawn from a SeedSequence."""
+    return int(sequence.generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
 class Live:

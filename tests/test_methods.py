@@ -66,6 +66,10 @@ def agent_params(trainer: Trainer) -> list[torch.Tensor]:
     return [p.detach().clone() for p in trainer.mac.agent.parameters()]
 
 
+def adversary_params(run) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in run.adversary.parameters()]
+
+
 def same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
     return all(torch.equal(x, y) for x, y in zip(a, b))
 
@@ -190,14 +194,14 @@ def test_learned_adversary_methods_alternate_n_adversary_and_m_agent_iterations(
     assert collect_perturb(alt, 500) is None and run._trainer is None  # eps still 0: no adversary at all
     phases = []
     for call in range(2 * m + 1):
-        agent_before, adversary_before = agent_params(trainer), [p.detach().clone() for p in run.adversary.parameters()]
+        agent_before, adversary_before = agent_params(trainer), adversary_params(run)
         perturb = collect_perturb(alt, STEPS)
         adversary_trained = not same(adversary_before, [p.detach() for p in run.adversary.parameters()])
         assert same(agent_before, agent_params(trainer)), "QMIX must be frozen while the adversary trains"
         phases.append(run.trainer.iterations)
         batch, _ = trainer.runner.run(epsilon=0.0, perturb=perturb)
         trainer.buffer.insert(batch)
-        adversary_before = [p.detach().clone() for p in run.adversary.parameters()]
+        adversary_before = adversary_params(run)
         update(alt, trainer.buffer.sample(trainer.cfg.qmix.batch_size), STEPS)
         assert same(adversary_before, [p.detach() for p in run.adversary.parameters()]), "the adversary is frozen in QMIX's phase"
         assert adversary_trained == (call % m == 0)
@@ -232,14 +236,14 @@ def test_the_in_training_adversary_restarts_fresh_every_adversary_reset_cycles(t
     iteration = type(run.trainer).iteration
 
     def spy(self, eps):
-        starts.append(([p.detach().clone() for p in run.adversary.parameters()], len(self.optimizer.state)))
+        starts.append((adversary_params(run), len(self.optimizer.state)))
         return iteration(self, eps)
 
     monkeypatch.setattr(type(run.trainer), "iteration", spy)
     ends = []
     for _ in range(5):
         collect_perturb(trainer.method, STEPS)
-        ends.append([p.detach().clone() for p in run.adversary.parameters()])
+        ends.append(adversary_params(run))
     for cycle in range(1, 5):
         restarted = reset and cycle % reset == 0
         assert same(starts[cycle][0], ends[cycle - 1]) != restarted
@@ -257,7 +261,7 @@ def test_a_run_resumed_between_restarts_of_its_adversary_restarts_it_where_an_un
     def cycles(trainer, count):
         for _ in range(count):
             collect_perturb(trainer.method, STEPS)
-        return [p.detach().clone() for p in trainer.method.adversaries[0].adversary.parameters()]
+        return adversary_params(trainer.method.adversaries[0])
 
     whole = cycles(make_trainer(tmp_path / "whole", "atla", 0.1, **settings), 5)
     first = make_trainer(tmp_path / "cut", "atla", 0.1, **settings)

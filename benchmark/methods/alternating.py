@@ -37,7 +37,7 @@ from benchmark.qmix.buffer import EpisodeBatch
 from benchmark.qmix.learner import QLearner
 from benchmark.records import ALTERNATION_COLUMNS, ALTERNATION_FILE, write_csv
 from benchmark.runner import Perturb
-from benchmark.streams import Live
+from benchmark.streams import Live, seed_of
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ class RunAdversary:
         """Fresh weights (a seed of their own for each restart) and a fresh optimiser, in place: the
         trainer and the perturbation both hold this adversary."""
         restart = self.cycles // self.cfg.method.adversary_reset
-        seed = int(np.random.SeedSequence([adversary_seed(self.cfg), restart]).generate_state(1, np.uint64)[0] >> np.uint64(1))
+        seed = seed_of(np.random.SeedSequence([adversary_seed(self.cfg), restart]))
         fresh = new_adversary(self.kind, self.learner.mac.info, self.cfg.method.adversary, seed, self.learner.mac.device)
         self.adversary.load_state_dict(fresh.state_dict())
         trainer.reset_optimizer()
@@ -144,7 +144,7 @@ class RunAdversary:
         trainer = self._trainer.state_dict() if self._trainer is not None else self._pending
         return {
             "adversary": self.adversary.state_dict(), "trainer": trainer, "agent_iters_left": self.agent_iters_left,
-            "history": list(self.history), "cycles": self.cycles,
+            "history": list(self.history),
         }  # fmt: skip
 
     def load_state_dict(self, state: dict) -> None:
@@ -152,7 +152,7 @@ class RunAdversary:
         self.agent_iters_left = int(state["agent_iters_left"])
         # a resume state written before the history was kept has none: the file starts at this resumption
         self.history = list(state.get("history", []))
-        self.cycles = int(state.get("cycles", 0))
+        self.cycles = self.history[-1]["cycle"] if self.history else 0  # every cycle's iterations run at once
         if state["trainer"] is not None:
             if self._trainer is not None:
                 self._trainer.load_state_dict(state["trainer"])
