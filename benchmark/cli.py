@@ -282,9 +282,11 @@ def _launch_options(command):
               help="Comma-separated maps of the preset to run, instead of all of them.")
 @click.option("--methods", "only_methods", callback=lambda ctx, param, value: value and csv_list(str)(ctx, param, value),
               help="Comma-separated methods of the preset to run, instead of all of them.")
+@click.option("--portable", is_flag=True,
+              help="Train under portable CPU numerics (the same floats on x86-64 CPUs of any model), ~30% slower; see the README.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
 def sweep(preset, out, workers, group_size, launcher, address, backend, seeds, overrides, cpus_per_run, gpus_per_run,
-          only_maps, only_methods, dry_run) -> None:
+          only_maps, only_methods, portable, dry_run) -> None:
     """Train and evaluate a preset's grid; finished cells are skipped, interrupted ones resumed.
 
     --maps and --methods run part of the grid (vanilla everywhere first, say); the same --out later runs
@@ -302,7 +304,8 @@ def sweep(preset, out, workers, group_size, launcher, address, backend, seeds, o
     if only_maps or only_methods:
         spec = subgrid(spec, only_maps, only_methods)
     options = LaunchOptions(
-        workers=workers, address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run, group_size=group_size
+        workers=workers, address=address, cpus_per_run=cpus_per_run, gpus_per_run=gpus_per_run, group_size=group_size,
+        portable=portable,
     )
     launch = LAUNCHERS.get(launcher)
     root = out or Path("runs") / "sweeps" / spec.name
@@ -388,7 +391,8 @@ def regress(preset, baseline, out, update, workers, group_size, launcher, addres
     vanilla significantly more often under an attack (the attack got weaker).
 
     The test: Fisher exact per cell on wins pooled over seeds, one-sided (two-sided on vanilla's attacked
-    cells), Holm-adjusted, alpha 0.01 (benchmark/regress.py explains the choice).
+    cells), Holm-adjusted, alpha 0.01 (benchmark/regress.py explains the choice). The runs train in worker
+    processes under portable CPU numerics, so a baseline made on one x86-64 machine holds on another.
 
     \b
     Example:
@@ -402,7 +406,9 @@ def regress(preset, baseline, out, update, workers, group_size, launcher, addres
 
     spec = _preset(preset, seeds, overrides)
     old = gate.load_baseline(baseline) if baseline.exists() or not update else None  # fail before the sweep
-    launch, options = LAUNCHERS.get(launcher), LaunchOptions(workers=workers, address=address, group_size=group_size)
+    # Portable numerics, so that the committed baseline reproduces on the CI machine, whatever its CPU.
+    options = LaunchOptions(workers=workers, address=address, group_size=group_size, portable=True)
+    launch = LAUNCHERS.get(launcher)
     with tempfile.TemporaryDirectory(prefix="regress-") as scratch:
         root = out or Path(scratch)
         cells = plan(spec, root, backend)

@@ -11,6 +11,8 @@ from typing import Any
 
 import torch
 
+from benchmark import numerics
+
 PACKAGES = ("robust-qmix", "torch", "numpy", "pandas", "click", "rich", "pyyaml")
 
 
@@ -26,6 +28,18 @@ def package_versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def cpu_name() -> str:
+    """The CPU's model name (Linux's /proc/cpuinfo; platform.processor() elsewhere, often just the architecture):
+    runs on two CPU models need not give the same floats (benchmark.numerics)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor()
 
 
 def git_commit() -> str | None:
@@ -47,7 +61,8 @@ def new_manifest(backend: str, device: torch.device, seed: int, sc2_version: str
         "backend": backend,
         "sc2_version": sc2_version,
         "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor(),
+        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name(),
+        "numerics": numerics.current(),
         "seed": seed,
         "start_time": now_iso(),
         "end_time": None,

@@ -19,8 +19,9 @@ p-values Holm-adjusted over all compared cells; a cell fails when its adjusted p
 - Holm at 0.01: a false alarm would fail CI for nothing, so the chance of any false alarm over the whole grid
   is held at 1% (Holm controls it under any dependence between cells, e.g. the eps-0 cells of several
   attacks, which are the same battles);
-- pooling over seeds asks whether these trained policies win less often: on CPU a fresh run with the same
-  seeds reproduces the same policies exactly, so any significant drop is a change of the code's behaviour.
+- pooling over seeds asks whether these trained policies win less often: on CPU, under the portable
+  numerics the gate trains with (benchmark/numerics.py), a fresh run with the same seeds reproduces the
+  same policies exactly on any x86-64 machine, so any significant drop is a change of the code's behaviour.
 A baseline cell that the new runs lack fails too (the grid lost coverage); a cell new to the grid passes and
 is listed, to be added with `--update`.
 """

@@ -26,8 +26,10 @@ def test_the_baseline_covers_every_method_with_adv_train_well_above_vanilla_unde
     base = pd.read_csv(BASELINE)
     assert set(base["method"]) == METHODS
     cell = base.set_index(["method", "attack", "test_eps"])["mean"]
-    for attack in ("fgsm", "pgd"):
-        assert cell["adv_train", attack, 0.05] > cell["vanilla", attack, 0.05] + 0.2  # where a drop can show
+    attacked = sorted(set(base["test_eps"]) - {0})
+    for attack in ("fgsm", "pgd"):  # at some eps adv_train holds well above vanilla: there a lost defence shows
+        gaps = {eps: cell["adv_train", attack, eps] - cell["vanilla", attack, eps] for eps in attacked}
+        assert max(gaps.values()) > 0.2, (attack, gaps)
 
 
 def test_the_learned_attacks_baseline_sits_where_a_drop_or_a_weaker_attack_can_show():

@@ -3,12 +3,18 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from benchmark.errors import UserError
+from benchmark import numerics
+from benchmark.numerics import PORTABLE_ENV
 from benchmark.regress import judge, load_baseline, summary_line
 from cli_helpers import preset_file
 from cli_helpers import run_cli as cli
@@ -130,6 +136,29 @@ def test_a_broken_learner_fails_with_a_table(quick, tmp_path):
     assert "WORSE" in done.stdout and "regression: 1 of 1 cell(s) significantly worse" in done.stdout
     assert (tmp_path / "runs/sim/3m/vanilla/eps0/seed0/eval.csv").is_file()  # --out keeps the runs
     assert baseline.read_bytes() == before  # only --update writes the baseline
+
+
+def test_the_gate_trains_under_portable_numerics_in_a_fresh_process_even_with_one_worker(quick, tmp_path):
+    # Without them the committed baseline is the floats of the CPU that made it (benchmark/numerics.py).
+    preset, baseline = quick
+    done = cli("regress", "--preset", str(preset), "--baseline", str(baseline), "--out", str(tmp_path / "runs"))
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    manifest = json.loads((tmp_path / "runs/sim/3m/vanilla/eps0/seed0/manifest.json").read_text())
+    assert manifest["numerics"]["mkl_branch"] == "COMPATIBLE"  # MKL's own report, not the variable
+    assert {key: manifest["numerics"][key] for key in PORTABLE_ENV} == PORTABLE_ENV
+
+
+def test_portable_numerics_reach_child_processes_and_leave_the_parents_environment_as_it_was(monkeypatch):
+    monkeypatch.setenv("MKL_CBWR", "AUTO")
+    monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
+    probe = "import json; from benchmark.numerics import current; print(json.dumps(current()))"
+    with numerics.for_children(True):
+        child = json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout)
+    assert child["mkl_branch"] == "COMPATIBLE" and child["ATEN_CPU_CAPABILITY"] == "avx2"
+    assert os.environ["MKL_CBWR"] == "AUTO" and "ATEN_CPU_CAPABILITY" not in os.environ
+    with numerics.for_children(False):
+        plain = json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout)
+    assert plain["mkl_branch"] == "AUTO"
 
 
 def test_a_preset_sharing_the_runs_of_another_judges_only_its_own_cells(quick, tmp_path):

@@ -28,6 +28,7 @@ class LaunchOptions:
     gpus_per_run: float = 0  # accelerator share each cell reserves (Ray); 0 = CPU only
     cpus_per_run: float = 1  # one torch thread per run (train.threads), so one core each
     group_size: int = 0  # runs trained together in one process (benchmark.sweep.form_groups); 0 = auto
+    portable: bool = False  # train in worker processes under benchmark.numerics.PORTABLE_ENV
 
     def __post_init__(self) -> None:
         if self.workers < 1:

@@ -2,7 +2,8 @@
 
 Spawn, not fork: each worker starts a fresh interpreter, so no torch thread pool or CUDA context is
 inherited half-initialised, and runs behave as `robust-qmix train` would in a shell. One worker runs the
-cells in this process, which is the same computation without the start-up cost.
+cells in this process, which is the same computation without the start-up cost, unless the runs must use
+portable numerics (benchmark.numerics): only a fresh process can start under them.
 
 Workers never outlive the sweep: each sits in its own process group (so the terminal's Ctrl-C reaches only
 the parent, which then stops them), gets SIGTERM from the kernel when the parent dies however it dies
@@ -19,6 +20,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from types import FrameType
 
+from benchmark import numerics
 from benchmark.launchers import LaunchOptions, OnDone, failed, groups
 from benchmark.stopping import EXIT_CODE, Terminated, die_with_parent, stop_on_sigterm
 from benchmark.sweep import Cell, CellResult, error_line, run_group
@@ -34,15 +36,16 @@ def launch(cells: list[Cell], options: LaunchOptions, on_done: OnDone) -> list[C
         on_done(result)
 
     units = groups(cells, options)
-    if options.workers == 1 or len(units) <= 1:
+    if (options.workers == 1 or len(units) <= 1) and not options.portable:
         for unit in units:
             for result in run_group(unit):
                 finish(result)
         return results
     context = multiprocessing.get_context("spawn")
-    workers = min(options.workers, len(units))
+    workers = max(1, min(options.workers, len(units)))
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),))
-    futures = {pool.submit(_worker_group, unit): unit for unit in units}
+    with numerics.for_children(options.portable):  # the pool starts its workers at the first submit
+        futures = {pool.submit(_worker_group, unit): unit for unit in units}
     try:
         for future in as_completed(futures):
             try:

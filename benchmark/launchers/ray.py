@@ -19,6 +19,7 @@ from pathlib import Path
 
 import ray
 
+from benchmark import numerics
 from benchmark.errors import UserError
 from benchmark.launchers import LaunchOptions, OnDone, failed, groups
 from benchmark.sweep import Cell, CellResult, cell_trained, error_line, run_group
@@ -35,7 +36,8 @@ def launch(cells: list[Cell], options: LaunchOptions, on_done: OnDone) -> list[C
     if started_here:
         _connect(options)
     task = ray.remote(run_group).options(
-        num_cpus=options.cpus_per_run, num_gpus=options.gpus_per_run, max_retries=RETRIES
+        num_cpus=options.cpus_per_run, num_gpus=options.gpus_per_run, max_retries=RETRIES,
+        runtime_env={"env_vars": numerics.PORTABLE_ENV} if options.portable else None,
     )
     queue = [[dataclasses.replace(cell, run_dir=Path(cell.run_dir).resolve()) for cell in unit] for unit in groups(cells, options)]
     queue.reverse()  # pop() from the end keeps the plan's order
