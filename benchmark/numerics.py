@@ -5,8 +5,9 @@ A run on the CPU is exactly repeatable on one machine, but not across machines: 
 which does torch's matrix products, picks its code path by CPU model and vendor as well. A rounding
 difference in one update grows into another policy (ATen's AVX2 and plain kernels, on one machine, gave
 weights 1e-5 apart after 20k steps of 3m), and a training run's win rate varies from policy to policy far
-more than an evaluation's 256 battles can hide: the `ci` preset's vanilla run won 0.63 of its battles on
-the machine that made the committed baseline and 0.39 on the CI machine, with the same code. Where a result must carry over between machines (the CI gate's committed baseline) the runs pin:
+more than an evaluation's 256 battles can hide: with the same code, the `ci` preset's vanilla run won 0.63
+of its battles on the machine that made the gate's first baseline and 0.39 on a CI machine. Where a result
+must carry over between machines (the CI gate's committed baseline) the runs pin:
 
 - ATen to its AVX2 kernels (every x86-64 CPU of the last decade has AVX2; one without falls back);
 - MKL to its COMPATIBLE branch (SSE2, the branch MKL's reproducibility mode keeps identical on Intel and
@@ -38,7 +39,9 @@ PORTABLE_ENV: dict[str, str] = {
 
 
 # MKL's names for the code branch its reproducibility mode runs (mkl_cbwr_get's values, mkl_cbwr.h).
-_MKL_BRANCHES = {1: "off", 2: "AUTO", 3: "COMPATIBLE", 4: "SSE2", 8: "SSE4_2", 10: "AVX2", 12: "AVX512", 14: "AVX512_E1"}
+_MKL_BRANCHES = {
+    1: "off", 2: "AUTO", 3: "COMPATIBLE", 4: "SSE2", 8: "SSE4_2", 10: "AVX2", 12: "AVX512", 14: "AVX512_E1",
+}  # fmt: skip
 
 
 def current() -> dict[str, Any]:

@@ -152,13 +152,16 @@ def test_portable_numerics_reach_child_processes_and_leave_the_parents_environme
     monkeypatch.setenv("MKL_CBWR", "AUTO")
     monkeypatch.delenv("ATEN_CPU_CAPABILITY", raising=False)
     probe = "import json; from benchmark.numerics import current; print(json.dumps(current()))"
-    with numerics.for_children(True):
-        child = json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout)
+
+    def child_numerics(portable: bool) -> dict:
+        with numerics.for_children(portable):
+            done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+        return json.loads(done.stdout)
+
+    child = child_numerics(True)
     assert child["mkl_branch"] == "COMPATIBLE" and child["ATEN_CPU_CAPABILITY"] == "avx2"
     assert os.environ["MKL_CBWR"] == "AUTO" and "ATEN_CPU_CAPABILITY" not in os.environ
-    with numerics.for_children(False):
-        plain = json.loads(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout)
-    assert plain["mkl_branch"] == "AUTO"
+    assert child_numerics(False)["mkl_branch"] == "AUTO"
 
 
 def test_a_preset_sharing_the_runs_of_another_judges_only_its_own_cells(quick, tmp_path):

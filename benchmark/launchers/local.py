@@ -36,13 +36,13 @@ def launch(cells: list[Cell], options: LaunchOptions, on_done: OnDone) -> list[C
         on_done(result)
 
     units = groups(cells, options)
-    if (options.workers == 1 or len(units) <= 1) and not options.portable:
+    if not units or ((options.workers == 1 or len(units) == 1) and not options.portable):
         for unit in units:
             for result in run_group(unit):
                 finish(result)
         return results
     context = multiprocessing.get_context("spawn")
-    workers = max(1, min(options.workers, len(units)))
+    workers = min(options.workers, len(units))
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),))
     with numerics.for_children(options.portable):  # the pool starts its workers at the first submit
         futures = {pool.submit(_worker_group, unit): unit for unit in units}
