@@ -283,7 +283,7 @@ def _launch_options(command):
 @click.option("--methods", "only_methods", callback=lambda ctx, param, value: value and csv_list(str)(ctx, param, value),
               help="Comma-separated methods of the preset to run, instead of all of them.")
 @click.option("--portable", is_flag=True,
-              help="Train under portable CPU numerics (the same floats on x86-64 CPUs of any model), ~30% slower; see the README.")
+              help="Train under portable CPU numerics (meant to give the same floats on any x86-64 CPU), ~1.5x the CPU time; see the README.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and stop.")
 def sweep(preset, out, workers, group_size, launcher, address, backend, seeds, overrides, cpus_per_run, gpus_per_run,
           only_maps, only_methods, portable, dry_run) -> None:
@@ -392,7 +392,7 @@ def regress(preset, baseline, out, update, workers, group_size, launcher, addres
 
     The test: Fisher exact per cell on wins pooled over seeds, one-sided (two-sided on vanilla's attacked
     cells), Holm-adjusted, alpha 0.01 (benchmark/regress.py explains the choice). The runs train in worker
-    processes under portable CPU numerics, so a baseline made on one x86-64 machine holds on another.
+    processes under portable CPU numerics, meant to make a baseline made on one x86-64 machine hold on another.
 
     \b
     Example:
@@ -414,6 +414,7 @@ def regress(preset, baseline, out, update, workers, group_size, launcher, addres
         cells = plan(spec, root, backend)
         run_plan(spec.name, root, cells, launch, options)
         planned = {key for cell in cells for key in planned_evaluations(cell)}
+        gate.require_portable([cell.run_dir for cell in cells])
         summary = gate.own_cells(gate.summary_of([cell.run_dir for cell in cells]), planned)
     wide = Console(width=None if sys.stdout.isatty() else 160)
     verdict = gate.judge(summary, old) if old is not None else None

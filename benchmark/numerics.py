@@ -1,4 +1,4 @@
-"""Portable CPU numerics: the environment under which a training run gives the same floats on any x86-64 CPU.
+"""Portable CPU numerics: the environment meant to give a training run the same floats on any x86-64 CPU.
 
 A run on the CPU is exactly repeatable on one machine, but not across machines: torch's own kernels
 (ATen) dispatch on the CPU's instruction set, and AVX-512 and AVX2 kernels sum in different orders; MKL,
@@ -9,16 +9,19 @@ more than an evaluation's 256 battles can hide: with the same code, the `ci` pre
 of its battles on the machine that made the gate's first baseline and 0.39 on a CI machine. Where a result
 must carry over between machines (the CI gate's committed baseline) the runs pin:
 
-- ATen to its AVX2 kernels (every x86-64 CPU of the last decade has AVX2; one without falls back);
+- ATen to its AVX2 kernels (a CPU without AVX2 falls back to lesser ones, which the gate refuses:
+  `check_portable`);
 - MKL to its COMPATIBLE branch (SSE2, the branch MKL's reproducibility mode keeps identical on Intel and
   non-Intel CPUs; its AVX2 branch is honoured on Intel CPUs only);
 - oneDNN to AVX2, and NumPy's runtime dispatch to at most AVX2 (the simulator's arithmetic is exact by
   design, these two are a guard for ops a later change might add).
 
-The cost: MKL's SSE2 branch made a 3m training run ~30% slower on this project's 2-core AMD machines, so
-only the gate pins by default (`regress`; `sweep --portable` for a study meant to be re-run elsewhere).
-These must be in a process's environment before torch loads, so they apply to spawned worker processes
-(benchmark.launchers); a process cannot switch its own.
+That the pinned runs agree across CPU models follows from MKL's and ATen's documented dispatch; so far it
+has been run on one CPU model only (README, "Reproducibility across machines"). The cost: under MKL's
+COMPATIBLE branch a 3m training run made about a third fewer env steps per second on this project's
+2-core AMD machine, so only the gate pins by default (`regress`; `sweep --portable` for a study meant to be
+rerun elsewhere). ATen fixes its kernels and MKL its branch at their first use in a process, so the pins are
+set for fresh worker processes (benchmark.launchers), never switched inside one that has computed.
 """
 
 from __future__ import annotations
@@ -51,9 +54,21 @@ def current() -> dict[str, Any]:
 
     return {
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "cpu_isa": _cpu_isa(),
         "mkl_branch": _mkl_branch(),
         **{key: os.environ.get(key) for key in PORTABLE_ENV},
     }
+
+
+def _cpu_isa() -> list[str]:
+    """Which of the instruction sets that pick kernels this CPU has (Linux's /proc/cpuinfo flags; [] elsewhere):
+    a model name such as "AMD EPYC" does not tell an AVX-512 generation from an AVX2 one."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return []
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return [isa for isa in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_tile") if isa in flags]
 
 
 def _mkl_branch() -> str | None:
@@ -70,8 +85,9 @@ def _mkl_branch() -> str | None:
 
 @contextmanager
 def for_children(portable: bool) -> Iterator[None]:
-    """While open, processes started from this one get PORTABLE_ENV (when `portable`); this process's own
-    numerics stay as they were (its torch is loaded already), and its environment is restored after."""
+    """While open, processes started from this one get PORTABLE_ENV (when `portable`); the environment is
+    restored after. This process must not compute inside: its own ATen and MKL would pick the pins up
+    only if this were their first use."""
     saved = {key: os.environ.get(key) for key in PORTABLE_ENV}
     if portable:
         os.environ.update(PORTABLE_ENV)
@@ -83,3 +99,19 @@ def for_children(portable: bool) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def check_portable(manifests: dict[str, dict]) -> list[str]:
+    """The runs (name -> manifest.json) that did not train wholly on the CPU under PORTABLE_ENV, each with why."""
+    problems = []
+    for name, manifest in manifests.items():
+        segments = [manifest.get("numerics") or {}, *manifest.get("numerics_resumed", [])]
+        if manifest.get("device", "cpu") != "cpu":
+            problems.append(f"{name}: trained on {manifest['device']}")
+        elif bad := [n for n in segments if not _pinned(n)]:
+            problems.append(f"{name}: trained with MKL branch {bad[0].get('mkl_branch')}, ATen {bad[0].get('cpu_capability')}")
+    return problems
+
+
+def _pinned(numerics: dict[str, Any]) -> bool:
+    return numerics.get("mkl_branch") == "COMPATIBLE" and numerics.get("cpu_capability") == "AVX2"

@@ -21,13 +21,14 @@ p-values Holm-adjusted over all compared cells; a cell fails when its adjusted p
   attacks, which are the same battles);
 - pooling over seeds asks whether these trained policies win less often: on CPU, under the portable
   numerics the gate trains with (benchmark/numerics.py), a fresh run with the same seeds reproduces the
-  same policies exactly on any x86-64 machine, so any significant drop is a change of the code's behaviour.
+  same policies exactly (on any x86-64 machine by design; shown on one CPU model so far), so any significant drop is a change of the code's behaviour.
 A baseline cell that the new runs lack fails too (the grid lost coverage); a cell new to the grid passes and
 is listed, to be added with `--update`.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,7 @@ import pandas as pd
 from rich.markup import escape
 from rich.table import Table
 
+from benchmark import numerics
 from benchmark.errors import UserError
 from benchmark.records import atomic_write_text
 from benchmark.report.aggregate import summarise
@@ -92,6 +94,20 @@ def summary_of(run_dirs: Sequence[Path], reps: int = DEFAULT_REPS) -> pd.DataFra
     if found.skipped:
         raise UserError(f"{len(found.skipped)} run(s) cannot be compared (first: {found.skipped[0].reason})")
     return summarise(found.runs, reps)
+
+
+def require_portable(run_dirs: Sequence[Path]) -> None:
+    """Refuse runs that did not train under the gate's portable numerics (a reused --out from a plain sweep,
+    or from before the gate pinned them): their floats are their machine's, and a baseline is not."""
+    manifests = {}
+    for run_dir in dict.fromkeys(Path(d) for d in run_dirs):
+        try:
+            manifests[str(run_dir)] = json.loads((run_dir / "manifest.json").read_text())
+        except (OSError, ValueError) as err:
+            raise UserError(f"{run_dir}: no readable manifest.json ({err})") from None
+    if problems := numerics.check_portable(manifests):
+        raise UserError(f"{len(problems)} run(s) not trained under the gate's portable numerics, so they cannot be "
+                        f"judged against a baseline (first: {problems[0]}); use a new --out")
 
 
 def own_cells(summary: pd.DataFrame, planned: set[tuple[str, float]]) -> pd.DataFrame:

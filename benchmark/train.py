@@ -20,6 +20,7 @@ from benchmark.device import configure_threads, keep_freed_memory, resolve_devic
 from benchmark.envs.groups import TestEnvs, make_group_env
 from benchmark.errors import UserError
 from benchmark.eval_records import retire_evaluations
+from benchmark import numerics
 from benchmark.manifest import new_manifest, now_iso
 from benchmark.methods import METHODS
 from benchmark.qmix.buffer import ReplayBuffer
@@ -473,6 +474,8 @@ def _start_run(trainer: GroupTrainer, k: int, stored: RunConfig | None) -> dict 
             # Training changes the model, so evaluations and learned attacks of the old one are moved aside.
             retire_evaluations(run_dir, f"{trainer.progress[k].env_steps}steps")
         manifest["resumed"] = int(manifest.get("resumed", 0)) + 1
+        if (now := numerics.current()) != manifest.get("numerics"):  # a segment computed otherwise
+            manifest.setdefault("numerics_resumed", []).append(now)
     else:
         sc2_version = getattr(trainer.env, "sc2_version", None)
         manifest = new_manifest(cfg.env.backend, trainer.device, cfg.train.seed, sc2_version)

@@ -1,7 +1,7 @@
 """The CI regression gate (`regress --preset ci` against reports/baselines/ci.csv) catches a robust method
 that no longer learns to resist attacks, not only a broken learner (tests/test_regress.py).
 
-The end-to-end check trains the whole `ci` preset (about 8 minutes on 2 cores), so it runs only when asked:
+The end-to-end check trains the whole `ci` preset (about 20 minutes on 2 cores), so it runs only when asked:
 `GATE_TESTS=1 .venv/bin/pytest -q tests/test_gate.py`. `.ci/run` runs the gate itself after the tests.
 """
 

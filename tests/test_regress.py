@@ -139,13 +139,26 @@ def test_a_broken_learner_fails_with_a_table(quick, tmp_path):
 
 
 def test_the_gate_trains_under_portable_numerics_in_a_fresh_process_even_with_one_worker(quick, tmp_path):
-    # Without them the committed baseline is the floats of the CPU that made it (benchmark/numerics.py).
+    # Without them the committed baseline is the floats of the CPU that made it (benchmark/numerics.py). The
+    # caller's own settings for the same variables (ATen's plain kernels, MKL's AUTO) must not leak through.
     preset, baseline = quick
-    done = cli("regress", "--preset", str(preset), "--baseline", str(baseline), "--out", str(tmp_path / "runs"))
+    env = {**os.environ, "MKL_CBWR": "AUTO", "ATEN_CPU_CAPABILITY": "default"}
+    done = cli("regress", "--preset", str(preset), "--baseline", str(baseline), "--out", str(tmp_path / "runs"), env=env)
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
-    manifest = json.loads((tmp_path / "runs/sim/3m/vanilla/eps0/seed0/manifest.json").read_text())
-    assert manifest["numerics"]["mkl_branch"] == "COMPATIBLE"  # MKL's own report, not the variable
-    assert {key: manifest["numerics"][key] for key in PORTABLE_ENV} == PORTABLE_ENV
+    recorded = json.loads((tmp_path / "runs/sim/3m/vanilla/eps0/seed0/manifest.json").read_text())["numerics"]
+    assert recorded["mkl_branch"] == "COMPATIBLE"  # MKL's own report, not the variable
+    if " avx2" in Path("/proc/cpuinfo").read_text():
+        assert recorded["cpu_capability"] == "AVX2"  # torch's own report: the "default" asked for was overridden
+    assert {key: recorded[key] for key in PORTABLE_ENV} == PORTABLE_ENV
+
+
+def test_the_gate_refuses_runs_a_plain_sweep_trained_instead_of_judging_them(quick, tmp_path):
+    preset, baseline = quick
+    runs = tmp_path / "runs"
+    assert cli("sweep", "--preset", str(preset), "--out", str(runs)).returncode == 0  # native numerics
+    done = cli("regress", "--preset", str(preset), "--baseline", str(baseline), "--out", str(runs))
+    assert done.returncode != 0 and "not trained under the gate's portable numerics" in done.stderr, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr and baseline.exists()
 
 
 def test_portable_numerics_reach_child_processes_and_leave_the_parents_environment_as_it_was(monkeypatch):

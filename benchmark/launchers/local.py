@@ -41,11 +41,15 @@ def launch(cells: list[Cell], options: LaunchOptions, on_done: OnDone) -> list[C
             for result in run_group(unit):
                 finish(result)
         return results
+    with numerics.for_children(options.portable):  # every worker the pool starts, at any time, gets the pins
+        _run_pool(units, min(options.workers, len(units)), finish)
+    return results
+
+
+def _run_pool(units: list[list[Cell]], workers: int, finish: OnDone) -> None:
     context = multiprocessing.get_context("spawn")
-    workers = min(options.workers, len(units))
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),))
-    with numerics.for_children(options.portable):  # the pool starts its workers at the first submit
-        futures = {pool.submit(_worker_group, unit): unit for unit in units}
+    futures = {pool.submit(_worker_group, unit): unit for unit in units}
     try:
         for future in as_completed(futures):
             try:
@@ -61,7 +65,6 @@ def launch(cells: list[Cell], options: LaunchOptions, on_done: OnDone) -> list[C
         _stop_workers()
         raise
     pool.shutdown(wait=True)
-    return results
 
 
 def _stop_workers() -> None:
