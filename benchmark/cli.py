@@ -414,7 +414,6 @@ def regress(preset, baseline, out, update, workers, group_size, launcher, addres
         cells = plan(spec, root, backend)
         run_plan(spec.name, root, cells, launch, options)
         planned = {key for cell in cells for key in planned_evaluations(cell)}
-        gate.require_portable([cell.run_dir for cell in cells])
         summary = gate.own_cells(gate.summary_of([cell.run_dir for cell in cells]), planned)
     wide = Console(width=None if sys.stdout.isatty() else 160)
     verdict = gate.judge(summary, old) if old is not None else None

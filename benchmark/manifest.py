@@ -33,13 +33,7 @@ def package_versions() -> dict[str, str]:
 def cpu_name() -> str:
     """The CPU's model name (Linux's /proc/cpuinfo; platform.processor() elsewhere, often just the architecture):
     runs on two CPU models need not give the same floats (benchmark.numerics)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.partition(":")[2].strip()
-    except OSError:
-        pass
-    return platform.processor()
+    return numerics.cpuinfo("model name") or platform.processor()
 
 
 def git_commit() -> str | None:

@@ -60,14 +60,19 @@ def current() -> dict[str, Any]:
     }
 
 
-def _cpu_isa() -> list[str]:
-    """Which of the instruction sets that pick kernels this CPU has (Linux's /proc/cpuinfo flags; [] elsewhere):
-    a model name such as "AMD EPYC" does not tell an AVX-512 generation from an AVX2 one."""
+def cpuinfo(field: str) -> str | None:
+    """A field of the first CPU in Linux's /proc/cpuinfo ("model name", "flags"); None elsewhere."""
     try:
-        text = Path("/proc/cpuinfo").read_text()
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
     except OSError:
-        return []
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+        return None
+    return next((line.partition(":")[2].strip() for line in lines if line.split(":")[0].strip() == field), None)
+
+
+def _cpu_isa() -> list[str]:
+    """Which of the instruction sets that pick kernels this CPU has ([] where /proc/cpuinfo is absent): a
+    model name such as "AMD EPYC" does not tell an AVX-512 generation from an AVX2 one."""
+    flags = (cpuinfo("flags") or "").split()
     return [isa for isa in ("avx2", "fma", "avx512f", "avx512_bf16", "amx_tile") if isa in flags]
 
 

@@ -21,14 +21,14 @@ p-values Holm-adjusted over all compared cells; a cell fails when its adjusted p
   attacks, which are the same battles);
 - pooling over seeds asks whether these trained policies win less often: on CPU, under the portable
   numerics the gate trains with (benchmark/numerics.py), a fresh run with the same seeds reproduces the
-  same policies exactly (on any x86-64 machine by design; shown on one CPU model so far), so any significant drop is a change of the code's behaviour.
+  same policies exactly (on any x86-64 machine by design; shown on one CPU model so far), so any
+  significant drop is a change of the code's behaviour.
 A baseline cell that the new runs lack fails too (the grid lost coverage); a cell new to the grid passes and
 is listed, to be added with `--update`.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,25 +89,17 @@ def load_baseline(path: Path) -> pd.DataFrame:
 
 
 def summary_of(run_dirs: Sequence[Path], reps: int = DEFAULT_REPS) -> pd.DataFrame:
-    """summary.csv of exactly these run directories; every one must be complete."""
+    """summary.csv of exactly these run directories; every one must be complete and trained under the
+    gate's portable numerics (benchmark/numerics.py)."""
     found = collect_runs(list(run_dirs))
     if found.skipped:
         raise UserError(f"{len(found.skipped)} run(s) cannot be compared (first: {found.skipped[0].reason})")
-    return summarise(found.runs, reps)
-
-
-def require_portable(run_dirs: Sequence[Path]) -> None:
-    """Refuse runs that did not train under the gate's portable numerics (a reused --out from a plain sweep,
-    or from before the gate pinned them): their floats are their machine's, and a baseline is not."""
-    manifests = {}
-    for run_dir in dict.fromkeys(Path(d) for d in run_dirs):
-        try:
-            manifests[str(run_dir)] = json.loads((run_dir / "manifest.json").read_text())
-        except (OSError, ValueError) as err:
-            raise UserError(f"{run_dir}: no readable manifest.json ({err})") from None
-    if problems := numerics.check_portable(manifests):
+    # A reused --out from a plain sweep, or from before the gate pinned its numerics: its floats are its
+    # machine's, and a baseline is not.
+    if problems := numerics.check_portable({str(run.record.path): run.record.manifest for run in found.runs}):
         raise UserError(f"{len(problems)} run(s) not trained under the gate's portable numerics, so they cannot be "
                         f"judged against a baseline (first: {problems[0]}); use a new --out")
+    return summarise(found.runs, reps)
 
 
 def own_cells(summary: pd.DataFrame, planned: set[tuple[str, float]]) -> pd.DataFrame:

@@ -14,13 +14,12 @@ from pathlib import Path
 
 import torch
 
-from benchmark import checkpoint, model_files
+from benchmark import checkpoint, model_files, numerics
 from benchmark.config import RESUMABLE_KEYS, ConfigNote, RunConfig, load_run_config, same_experiment
 from benchmark.device import configure_threads, keep_freed_memory, resolve_device
 from benchmark.envs.groups import TestEnvs, make_group_env
 from benchmark.errors import UserError
 from benchmark.eval_records import retire_evaluations
-from benchmark import numerics
 from benchmark.manifest import new_manifest, now_iso
 from benchmark.methods import METHODS
 from benchmark.qmix.buffer import ReplayBuffer
