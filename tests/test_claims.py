@@ -10,6 +10,7 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from benchmark.report.aggregate import SUMMARY_COLUMNS
+from benchmark.errors import UserError
 from benchmark.report.build import build_report
 from benchmark.report.claims import (
     CLEAN_TOLERANCE,
@@ -400,3 +401,24 @@ def test_a_report_of_one_clean_vanilla_run_still_has_its_claims(tmp_path):
     assert pd.read_csv(out / "criteria.csv").empty
     markdown = (out / "claims.md").read_text()
     assert markdown.count("**Verdict: not run.**") == 7 and "**Verdict: measured.**" in markdown  # (h): its cost
+
+
+def test_cost_runs_alone_decide_the_cost_claims_and_their_win_rates_stay_out(tmp_path):
+    out = tmp_path / "report"
+    cost_root = tmp_path / "cost"
+    for method in ("vanilla", "atla"):  # write_run records a robust method's wall time as twice vanilla's
+        write_run(cost_root, map_name="8m", method=method, train_eps=0.0 if method == "vanilla" else 0.1)
+    build_report([write_sweep(tmp_path / "runs")], out, reps=REPS, cost_runs=cost_root)
+    markdown = (out / "claims.md").read_text()
+    assert "## (e) ATLA costs the most\n\n**Verdict: holds.**" in markdown  # the study's runs have no ATLA run
+    summary = pd.read_csv(out / "summary.csv")
+    assert "8m" not in set(summary["map"]) and "atla" not in set(summary["method"])
+    cost_section = markdown.split("## (h)")[1].split("# Criteria")[0]
+    assert "| 8m |" in cost_section and "| 3m |" not in cost_section
+    assert "2 run(s) of" in html.unescape((out / "report.html").read_text())
+
+
+def test_a_cost_root_that_does_not_exist_is_refused_before_anything_is_written(tmp_path):
+    with pytest.raises(UserError, match="no such file or directory"):
+        build_report([write_sweep(tmp_path / "runs")], tmp_path / "report", reps=REPS, cost_runs=tmp_path / "missing")
+    assert not (tmp_path / "report").exists()

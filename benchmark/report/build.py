@@ -21,7 +21,7 @@ from benchmark.report.claims import claims, claims_markdown, criteria
 from benchmark.report.compare import ALPHA, compare, read_baseline
 from benchmark.report.content import Comparison, ReportContent
 from benchmark.report.coverage import coverage, coverage_pairs
-from benchmark.report.facts import gather_facts
+from benchmark.report.facts import Pairs, gather_facts
 from benchmark.report.html import render_html
 from benchmark.report.pdf import render_pdf
 from benchmark.report.plotting import report_style
@@ -91,12 +91,16 @@ def build_report(
     warn: Callable[[str], None] = lambda message: None,
     preset: str | None = None,
     sweeps: Path | None = None,
+    cost_runs: Path | None = None,
 ) -> ReportResult:
     """Summarise the runs under `paths` into `out`; a run that cannot be summarised is reported via `warn`
     and left out, and UserError is raised only when nothing can be summarised or an input is unusable.
     With `preset` (a name or YAML path) and one sweep root in `paths`, the report also says how much of
     that preset's grid the runs cover (coverage.csv and the overview). With `sweeps` (a folder of sweep
-    roots, each one knob setting) the claims end with those settings set beside the runs' own (sweeps.py)."""
+    roots, each one knob setting) the claims end with those settings set beside the runs' own (sweeps.py).
+    With `cost_runs` (a sweep root, e.g. of the `cost` preset) the training cost and the claims on it come
+    from those runs alone: wall time compares only across runs swept together on one machine, which the
+    runs of a study trained over many sittings and machines are not; their win rates are not summarised."""
     if reps < 1:
         raise UserError(f"--reps must be >= 1, got {reps}")
     if preset is not None and len(paths) != 1:
@@ -114,6 +118,7 @@ def build_report(
     swept, swept_skipped = collect_sweeps(sweeps) if sweeps is not None else ({}, [])
     for skipped in swept_skipped:
         warn(f"left out of the sweeps {skipped.reason}")
+    cost, cost_source = _training_cost(found.runs, cost_runs, warn)
     write.check_writable()
     summary = summarise(found.runs, reps)
     comparison = None
@@ -127,7 +132,6 @@ def build_report(
     for table in tables:
         for suffix, render in TABLE_FORMATS.items():
             write(f"tables/{table.name}.{suffix}", render(table))
-    cost = training_cost(found.runs)
     checks = criteria(summary)
     verdicts = tuple(claims(summary, cost, checks))
     if sweeps is not None:
@@ -138,6 +142,7 @@ def build_report(
     write("claims.md", claims_markdown(verdicts, checks))
     generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
     facts = gather_facts(found.runs, found.skipped)
+    facts = dataclasses.replace(facts, overview=(*facts.overview, ("Training cost", cost_source)))
     if covered is not None:
         write("coverage.csv", covered.to_csv(index=False))
         facts = dataclasses.replace(facts, overview=(*facts.overview, ("Coverage of the plan", coverage_pairs(preset, covered))))
@@ -153,6 +158,19 @@ def build_report(
         write("report.pdf", pdf)
     write.remove_stale()
     return ReportResult(Path(out), len(found.runs), len(found.skipped), pages, tuple(write.written))
+
+
+def _training_cost(runs: Sequence[Run], cost_runs: Path | None, warn: Callable[[str], None]) -> tuple[pd.DataFrame, Pairs]:
+    """The cost frame and the overview's lines on where it comes from: `cost_runs` when given, else `runs`."""
+    if cost_runs is None:
+        return training_cost(runs), (("from", "the summarised runs' own wall time"),)
+    found = collect_runs([cost_runs])
+    for skipped in found.skipped:
+        warn(f"left out of the cost runs {skipped.reason}")
+    cost = training_cost(found.runs)
+    if cost.empty:
+        warn(f"no run under {cost_runs} recorded its wall time: the cost claims are not run")
+    return cost, (("from", f"{len(cost)} run(s) of {cost_runs}, swept together"), ("runs' win rates", "not summarised"))
 
 
 def _figures(runs: Sequence[Run], summary: pd.DataFrame, cost: pd.DataFrame, reps: int) -> list[fig.ReportFigure]:

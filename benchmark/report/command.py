@@ -26,13 +26,17 @@ _stderr = Console(stderr=True)
 @click.option("--plan", "preset", type=PresetParam(), help="The preset RUNS (its sweep root) were swept from: report what of it is missing.")
 @click.option("--sweeps", type=click.Path(file_okay=False, path_type=Path),
               help="A folder of sweep roots, one per knob setting (sweep --set ... --out DIR/NAME), set beside RUNS' configurations.")
-def report(runs: tuple[Path, ...], out: Path, baseline: Path | None, reps: int, preset: str | None, sweeps: Path | None) -> None:
+@click.option("--cost", "cost_runs", type=click.Path(file_okay=False, path_type=Path),
+              help="A sweep root (e.g. of the `cost` preset) whose wall time alone decides the training-cost claims.")
+def report(
+    runs: tuple[Path, ...], out: Path, baseline: Path | None, reps: int, preset: str | None, sweeps: Path | None, cost_runs: Path | None
+) -> None:
     """Summarise RUNS (run directories or sweep roots) into tables, figures, report.html and report.pdf.
 
     \b
     Example:
       robust-qmix report runs/sweeps/faithful --out reports/faithful --baseline reports/results/summary.csv
-      robust-qmix report reports/study/runs --plan validation --sweeps reports/study/sweeps --out reports/study
+      robust-qmix report reports/study/runs --plan validation --sweeps reports/study/sweeps --cost reports/study/cost --out reports/study
     """
     from benchmark.report.build import build_report  # the plotting stack loads only when a report is made
 
@@ -40,6 +44,6 @@ def report(runs: tuple[Path, ...], out: Path, baseline: Path | None, reps: int, 
         # Text, not markup: run paths and attack labels such as pgd[steps=30] contain brackets
         _stderr.print(Text.assemble(("warning: ", "yellow"), message), soft_wrap=True)
 
-    result = build_report(list(runs), out, baseline, reps, warn, preset, sweeps)
+    result = build_report(list(runs), out, baseline, reps, warn, preset, sweeps, cost_runs)
     skipped = f", {result.skipped} left out" if result.skipped else ""
     _stderr.print(Text(f"report {result.out}: {result.runs} run(s){skipped}; open {result.out / 'report.html'}"), soft_wrap=True)
