@@ -104,6 +104,17 @@ def test_gradients_flow_to_gi_alone_as_an_attack_needs():
     torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)
 
 
+def test_an_attacks_gradient_is_bit_for_bit_the_one_computed_beside_the_weights_gradients():
+    # backward skips the weight gradients nobody asked for; what it returns for gi must not move a bit
+    inputs = stacked_inputs(2, 9, 4)
+    all_grads = grads(gru_sequence, inputs)[1]
+    gi = inputs[0].detach().requires_grad_()
+    out = gru_sequence(gi, *(t.detach() for t in inputs[1:]))
+    weight = torch.randn(out.shape, generator=torch.Generator().manual_seed(1))  # as grads() draws it
+    (gi_only,) = torch.autograd.grad((out * weight).sum(), gi)
+    assert torch.equal(gi_only, all_grads[0])
+
+
 def test_no_grad_gives_the_same_states_without_a_graph():
     inputs = stacked_inputs(2, 5, 3)
     with_graph = gru_sequence(*inputs)

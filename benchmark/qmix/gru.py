@@ -117,9 +117,10 @@ class _GRUSequence(torch.autograd.Function):
     def backward(ctx, grad_out: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         w_hh, states, rz, n, hn = ctx.saved_tensors
         with torch.autocast(grad_out.device.type, enabled=False):
-            grads = _backward(grad_out.to(states.dtype), w_hh, states, rz, n, hn, ctx.mm_dtype)
+            weights = any(ctx.needs_input_grad[2:4])  # an attack differentiates wrt observations only
+            grads = _backward(grad_out.to(states.dtype), w_hh, states, rz, n, hn, ctx.mm_dtype, weights)
         wanted = zip(grads, ctx.needs_input_grad, ctx.dtypes)
-        return (*(g.to(d) if need else None for g, need, d in wanted), None, None)
+        return (*(g.to(d) if need and g is not None else None for g, need, d in wanted), None, None)
 
 
 def _backward(
@@ -130,8 +131,10 @@ def _backward(
     n: torch.Tensor,
     hn: torch.Tensor,
     mm_dtype: torch.dtype,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Gradients wrt gi, h0, w_hh, b_hh from the saved gates, one step at a time back through time.
+    weights: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """Gradients wrt gi, h0, w_hh, b_hh from the saved gates, one step at a time back through time; those
+    wrt w_hh and b_hh only if `weights` (else None).
 
     Each step's gate derivatives are computed inside the loop, while that step's gates are in cache:
     computing them for all steps at once before the loop made backward 3x slower on CPU (each op a
@@ -152,6 +155,8 @@ def _backward(
         z = _step_back(dh, h_prev[t], *gates[t], *grads[t])
         carried = torch.addcmul(go[t - 1], dh, z) if t else dh * z
         dh = _acc_bmm(_acc_bmm(carried, grads[t][0].to(mm_dtype), w_rz), grads[t][2].to(mm_dtype), w_n)
+    if not weights:
+        return d_gi, dh, None, None
     h_before = states[:, :-1].reshape(k, steps * rows, hidden)
     d_w = torch.cat([_weight_grad(d_gi_rz, h_before), _weight_grad(d_gh_n, h_before)], dim=1)
     d_b = torch.cat([d_gi_rz.sum(dim=(1, 2)), d_gh_n.sum(dim=(1, 2))], dim=-1)
