@@ -422,3 +422,10 @@ def test_a_cost_root_that_does_not_exist_is_refused_before_anything_is_written(t
     with pytest.raises(UserError, match="no such file or directory"):
         build_report([write_sweep(tmp_path / "runs")], tmp_path / "report", reps=REPS, cost_runs=tmp_path / "missing")
     assert not (tmp_path / "report").exists()
+
+
+def test_a_gain_just_short_of_the_margin_is_not_printed_as_the_margin():
+    # 128 battles: 26 wins against 1 is +19.5 points, short of the 20 needed
+    frame = summary(*(fgsm(m, wins / 128, seeds=1, episodes=128) for m, wins in (("vanilla", 1), ("paad", 26))))
+    reasons = criteria(frame)["reason"].tolist()
+    assert any(r.startswith("+19.5 points over vanilla (< 20)") for r in reasons), reasons

@@ -112,6 +112,13 @@ def percent(value: float) -> str:
     return f"{100 * value:.0f}%"
 
 
+def _points(difference: float) -> str:
+    """A difference in percentage points, to a tenth unless whole: rounded to whole points, +19.5 would read
+    "+20 (< 20)" beside the threshold it missed."""
+    points = 100 * difference
+    return f"{points:+.0f}" if abs(points - round(points)) < 0.05 else f"{points:+.1f}"
+
+
 def estimate_text(mean: float, low: float, high: float) -> str:
     """`62 [55, 70]`: a win rate and its interval in percent, `–` for a missing cell."""
     return "–" if pd.isna(mean) else f"{100 * mean:.0f} [{100 * low:.0f}, {100 * high:.0f}]"
@@ -191,7 +198,7 @@ def _clean_check(config: pd.DataFrame, vanilla_rows: pd.DataFrame) -> dict:
     pair = paired_estimates(method, vanilla)
     gap = pair[0].mean - pair[1].mean
     passed = gap >= -CLEAN_TOLERANCE - ROUNDING
-    reason = f"{100 * gap:+.0f} points against vanilla ({'>=' if passed else '<'} {-100 * CLEAN_TOLERANCE:.0f})"
+    reason = f"{_points(gap)} points against vanilla ({'>=' if passed else '<'} {-100 * CLEAN_TOLERANCE:.0f})"
     return _check_row(keys, CLEAN, float(method["test_eps"]), PASS if passed else FAIL, -CLEAN_TOLERANCE, reason, pair)
 
 
@@ -214,7 +221,7 @@ def _attack_check(cells: dict, backend: str, map_name: str, method: str, train_e
     enough = gain >= ROBUST_MARGIN - ROUNDING
     side = separation(method_estimate, vanilla_estimate)
     intervals = {1: "intervals apart", 0: "intervals overlap", -1: "interval below"}[side]
-    reason = f"{100 * gain:+.0f} points over vanilla ({'>=' if enough else '<'} {100 * ROBUST_MARGIN:.0f}), {intervals}"
+    reason = f"{_points(gain)} points over vanilla ({'>=' if enough else '<'} {100 * ROBUST_MARGIN:.0f}), {intervals}"
     return _check_row(keys, attack, eps, PASS if enough and side > 0 else FAIL, ROBUST_MARGIN, reason, pair)
 
 
