@@ -116,7 +116,7 @@ def _points(difference: float) -> str:
     """A difference in percentage points, to a tenth unless whole: rounded to whole points, +19.5 would read
     "+20 (< 20)" beside the threshold it missed."""
     points = 100 * difference
-    return f"{points:+.0f}" if abs(points - round(points)) < 0.05 else f"{points:+.1f}"
+    return f"{points:+.0f}" if abs(points - round(points)) < 1e-6 else f"{points:+.1f}"
 
 
 def estimate_text(mean: float, low: float, high: float) -> str:
