@@ -35,4 +35,5 @@ def test_the_simulator_runs_a_group_of_environments_on_cuda_as_on_cpu():
 
     seeds = torch.cat([derive_env_seeds(s, 4, torch.device("cpu")) for s in (3, 9)])
     cpu, gpu = SimEnv("2s3z", 8, env_seeds=seeds), SimEnv("2s3z", 8, env_seeds=seeds.cuda(), device="cuda")
-    assert torch.equal(cpu.observe().obs, gpu.observe().obs.cpu())
+    # To float precision: CUDA's float math differs from the CPU's in the last bit (tests/test_sim.py).
+    torch.testing.assert_close(gpu.observe().obs.cpu(), cpu.observe().obs, rtol=0, atol=1e-6)

@@ -398,7 +398,9 @@ def test_rng_state_continues_the_stream():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 def test_cuda_runs_the_same_battles():
     cpu, gpu = SimEnv("2s3z", 8, 4), SimEnv("2s3z", 8, 4, device="cuda")
-    assert torch.equal(cpu.observe().obs, gpu.observe().obs.cpu())
+    # CUDA's float math differs from the CPU's in the last bit (seen on an H200: relative positions 1 ulp
+    # apart), so the observations agree to float precision, and the battles' outcomes exactly.
+    torch.testing.assert_close(gpu.observe().obs.cpu(), cpu.observe().obs, rtol=0, atol=1e-6)
     for _ in range(30):
         actions = _focus_actions(cpu)
         r_cpu, t_cpu, _ = cpu.step(actions)

@@ -1,0 +1,88 @@
+"""Where a run group's time goes on a GPU: acting against learning, kernels launched and host syncs.
+
+    python -m bench.gpu_profile [--map 3m] [--method vanilla] [--runs 39] [--iterations 10]
+
+A group of small networks leaves a GPU idle when the host cannot launch kernels fast enough or waits on
+the device inside an iteration. This prints, per trainer iteration of a K-run group (buffers filled first,
+untimed): the wall time of collecting and of learning (each closed by a device sync), the kernels launched,
+the host-device syncs and copies, and the GPU's busy share (its kernels' summed time over the wall time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch.profiler import ProfilerActivity, profile
+
+from bench.bench_group import configs
+from bench.trainer_timing import fill_buffer
+from benchmark.train import GroupTrainer
+
+def sync() -> None:
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+SYNC_CALLS = ("cudaStreamSynchronize", "cudaDeviceSynchronize", "cudaMemcpyAsync", "cudaEventSynchronize")
+
+
+def phase_times(trainer: GroupTrainer, iterations: int) -> tuple[float, float]:
+    """Seconds per iteration spent collecting (everything but the update) and in the update."""
+    update, learn = trainer.method.update, [0.0]
+
+    def timed(*args, **kwargs):
+        sync()
+        t0 = time.perf_counter()
+        out = update(*args, **kwargs)
+        sync()
+        learn[0] += time.perf_counter() - t0
+        return out
+
+    trainer.method.update = timed
+    sync()
+    start = time.perf_counter()
+    for _ in range(iterations):
+        trainer.iteration()
+    sync()
+    trainer.method.update = update
+    wall = (time.perf_counter() - start) / iterations
+    return wall - learn[0] / iterations, learn[0] / iterations
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--map", default="3m")
+    parser.add_argument("--method", default="vanilla")
+    parser.add_argument("--runs", type=int, default=39)
+    parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--device", default="cuda", help="cuda (cpu only to try the script)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        cfgs = configs(args.map, args.method, args.runs, args.device)
+        trainer = GroupTrainer(cfgs, [Path(tmp) / str(k) for k in range(len(cfgs))])
+        fill_buffer(trainer)
+        collect, learn = phase_times(trainer, args.iterations)
+        with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+            sync()
+            start = time.perf_counter()
+            for _ in range(args.iterations):
+                trainer.iteration()
+            sync()
+            wall = time.perf_counter() - start
+    events = prof.key_averages()
+    per_it = {e.key: e.count / args.iterations for e in events}
+    on_gpu = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA]
+    kernels = len(on_gpu) / args.iterations
+    busy = sum(e.time_range.elapsed_us() for e in on_gpu) / 1e6 / wall
+    print(f"{args.map} {args.method} K={args.runs}: {collect * 1e3:.1f} ms collecting + {learn * 1e3:.1f} ms learning"
+          f" per iteration; {kernels:,.0f} GPU kernels and copies per iteration; GPU busy {busy:.0%} (profiled)")
+    print("host calls per iteration: " + ", ".join(f"{name} {per_it.get(name, 0):,.0f}" for name in SYNC_CALLS + ("cudaLaunchKernel",)))
+    print(events.table(sort_by="self_cuda_time_total", row_limit=12, max_name_column_width=60))
+
+
+if __name__ == "__main__":
+    main()
