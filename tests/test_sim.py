@@ -399,7 +399,7 @@ def test_rng_state_continues_the_stream():
 def test_cuda_runs_the_same_battles():
     cpu, gpu = SimEnv("2s3z", 8, 4), SimEnv("2s3z", 8, 4, device="cuda")
     # CUDA's float math differs from the CPU's in the last bit (seen on an H200: relative positions 1 ulp
-    # apart), so the observations agree to float precision, and the battles' outcomes exactly.
+    # apart), so observations are compared to float precision.
     torch.testing.assert_close(gpu.observe().obs.cpu(), cpu.observe().obs, rtol=0, atol=1e-6)
     for _ in range(30):
         actions = _focus_actions(cpu)
