@@ -80,6 +80,8 @@ def main() -> None:
     busy = sum(e.time_range.elapsed_us() for e in on_gpu) / 1e6 / wall
     print(f"{args.map} {args.method} K={args.runs}: {collect * 1e3:.1f} ms collecting + {learn * 1e3:.1f} ms learning"
           f" per iteration; {kernels:,.0f} GPU kernels and copies per iteration; GPU busy {busy:.0%} (profiled)")
+    ops = sum(e.count for e in events if e.key.startswith("aten::")) / args.iterations
+    print(f"torch ops dispatched per iteration (nested ones included): {ops:,.0f}")
     print("host calls per iteration: " + ", ".join(f"{name} {per_it.get(name, 0):,.0f}" for name in SYNC_CALLS + ("cudaLaunchKernel",)))
     print(events.table(sort_by="self_cuda_time_total", row_limit=12, max_name_column_width=60))
 
