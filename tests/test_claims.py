@@ -97,6 +97,10 @@ def verdicts(frame: pd.DataFrame, cost: pd.DataFrame | None = None) -> dict[str,
     return {c.key: c.verdict for c in claims(frame, cost if cost is not None else no_cost())}
 
 
+def evidence(frame: pd.DataFrame) -> dict[str, str]:
+    return {c.key: c.evidence for c in claims(frame, no_cost())}
+
+
 def no_cost() -> pd.DataFrame:
     return pd.DataFrame(columns=["backend", "map", "method", "train_eps", "seed", "device", "seconds_per_million_steps"])
 
@@ -218,6 +222,7 @@ def test_claim_a_is_inconclusive_with_a_method_absent_or_a_split_result():
     assert verdicts(attacked_grid(dict.fromkeys(ROBUST[:3], 0.6)))["a"] == INCONCLUSIVE
     split = pd.concat([attacked_grid(dict.fromkeys(ROBUST, 0.6)), attacked_grid({**dict.fromkeys(ROBUST, 0.6), "atla": 0.25}, maps=("2s3z",))])
     assert verdicts(split)["a"] == INCONCLUSIVE
+    assert "ATLA on 2s3z loses to vanilla" in evidence(split)["a"]
     unbroken = summary(fgsm("vanilla", 0.9), *(fgsm(m, 0.95) for m in ROBUST))
     assert verdicts(unbroken)["a"] == INCONCLUSIVE  # no check applies
 

@@ -330,8 +330,14 @@ def _robust_beat_vanilla(data: _Data) -> Decision:
         return HOLDS, "every robust method beats vanilla on every map with an applicable check", table
     gaps = [f"not in the data: {', '.join(absent)}"] if absent else []
     gaps += [f"no applicable check: {', '.join(untested)}"] if untested else []
-    gaps += ["some (method, map) loses while the method wins elsewhere"] if not gaps else []
-    return INCONCLUSIVE, "; ".join(gaps), table
+    split = [f"{method_name(m)} on {map_name}" for (m, _, map_name), beat in beats.items() if not beat]
+    verb = "loses" if len(split) == 1 else "lose"
+    gaps += [f"{' and '.join(split)} {verb} to vanilla, each method winning on another map"] if not gaps else []
+    return INCONCLUSIVE, _sentence("; ".join(gaps)), table
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _paad_best(data: _Data) -> Decision:
