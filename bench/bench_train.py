@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 
 import torch
 from rich.console import Console
 from rich.table import Table
 
-from bench.trainer_timing import fill_buffer, time_iterations
+from bench.trainer_timing import fill_buffer, time_learning
 from benchmark.config import RunConfig
 from benchmark.train import Trainer
 
@@ -28,18 +27,7 @@ def measure(map_name: str, batch_envs: int, iterations: int, device: str, thread
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(cfg, tmp)
         fill_buffer(trainer)
-        update = trainer.method.update
-        learn = 0.0
-
-        def timed_update(*args, **kwargs):
-            nonlocal learn
-            t0 = time.perf_counter()
-            out = update(*args, **kwargs)
-            learn += time.perf_counter() - t0
-            return out
-
-        trainer.method.update = timed_update
-        steps, elapsed = time_iterations(trainer, iterations)
+        steps, elapsed, learn = time_learning(trainer, iterations)
     return {"steps_per_s": steps / elapsed, "learn_share": learn / elapsed, "steps": steps}
 
 

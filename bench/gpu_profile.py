@@ -19,38 +19,10 @@ import torch
 from torch.profiler import ProfilerActivity, profile
 
 from bench.bench_group import configs
-from bench.trainer_timing import fill_buffer
+from bench.trainer_timing import fill_buffer, sync, time_learning
 from benchmark.train import GroupTrainer
 
-def sync() -> None:
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-
-
 SYNC_CALLS = ("cudaStreamSynchronize", "cudaDeviceSynchronize", "cudaMemcpyAsync", "cudaEventSynchronize")
-
-
-def phase_times(trainer: GroupTrainer, iterations: int) -> tuple[float, float]:
-    """Seconds per iteration spent collecting (everything but the update) and in the update."""
-    update, learn = trainer.method.update, [0.0]
-
-    def timed(*args, **kwargs):
-        sync()
-        t0 = time.perf_counter()
-        out = update(*args, **kwargs)
-        sync()
-        learn[0] += time.perf_counter() - t0
-        return out
-
-    trainer.method.update = timed
-    sync()
-    start = time.perf_counter()
-    for _ in range(iterations):
-        trainer.iteration()
-    sync()
-    trainer.method.update = update
-    wall = (time.perf_counter() - start) / iterations
-    return wall - learn[0] / iterations, learn[0] / iterations
 
 
 def main() -> None:
@@ -65,13 +37,14 @@ def main() -> None:
         cfgs = configs(args.map, args.method, args.runs, args.device)
         trainer = GroupTrainer(cfgs, [Path(tmp) / str(k) for k in range(len(cfgs))])
         fill_buffer(trainer)
-        collect, learn = phase_times(trainer, args.iterations)
+        _, elapsed, learned = time_learning(trainer, args.iterations)
+        collect, learn = (elapsed - learned) / args.iterations, learned / args.iterations
         with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
-            sync()
+            sync(trainer)
             start = time.perf_counter()
             for _ in range(args.iterations):
                 trainer.iteration()
-            sync()
+            sync(trainer)
             wall = time.perf_counter() - start
     events = prof.key_averages()
     per_it = {e.key: e.count / args.iterations for e in events}

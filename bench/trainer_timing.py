@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+import torch
+
 from benchmark.train import GroupTrainer
 
 
@@ -33,3 +35,33 @@ def time_for(trainer: GroupTrainer, seconds: float, clock=time.perf_counter) -> 
     while clock() - start < seconds:
         trainer.iteration()
     return env_steps(trainer) - steps0, clock() - start
+
+
+def sync(trainer: GroupTrainer) -> None:
+    """Wait for the trainer's device, so that a clock read after it counts the queued GPU work."""
+    if trainer.device.type == "cuda":
+        torch.cuda.synchronize(trainer.device)
+
+
+def time_learning(trainer: GroupTrainer, iterations: int) -> tuple[int, float, float]:
+    """As time_iterations, also returning the seconds spent in the method's updates (device-synced on a GPU)."""
+    update, learn = trainer.method.update, [0.0]
+
+    def timed(*args, **kwargs):
+        sync(trainer)
+        t0 = time.perf_counter()
+        out = update(*args, **kwargs)
+        sync(trainer)
+        learn[0] += time.perf_counter() - t0
+        return out
+
+    trainer.method.update = timed
+    try:
+        sync(trainer)
+        steps0, start = env_steps(trainer), time.perf_counter()
+        for _ in range(iterations):
+            trainer.iteration()
+        sync(trainer)
+    finally:
+        trainer.method.update = update
+    return env_steps(trainer) - steps0, time.perf_counter() - start, learn[0]
