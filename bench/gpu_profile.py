@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 import torch
 from torch.profiler import ProfilerActivity, profile
 
 from bench.bench_group import configs
-from bench.trainer_timing import fill_buffer, sync, time_learning
+from bench.trainer_timing import fill_buffer, time_iterations, time_learning
 from benchmark.train import GroupTrainer
 
 SYNC_CALLS = ("cudaStreamSynchronize", "cudaDeviceSynchronize", "cudaMemcpyAsync", "cudaEventSynchronize")
@@ -40,12 +39,7 @@ def main() -> None:
         _, elapsed, learned = time_learning(trainer, args.iterations)
         collect, learn = (elapsed - learned) / args.iterations, learned / args.iterations
         with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
-            sync(trainer)
-            start = time.perf_counter()
-            for _ in range(args.iterations):
-                trainer.iteration()
-            sync(trainer)
-            wall = time.perf_counter() - start
+            _, wall = time_iterations(trainer, args.iterations)
     events = prof.key_averages()
     per_it = {e.key: e.count / args.iterations for e in events}
     on_gpu = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA]
